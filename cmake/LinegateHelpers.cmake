@@ -1,7 +1,10 @@
 # One set of helpers for every target in the tree, so that warnings, sanitizers and
 # test registration are decided in one place.
 
-set(LINEGATE_WARNINGS -Wall -Wextra -Wshadow=local -Wnon-virtual-dtor)
+set(LINEGATE_WARNINGS -Wall -Wextra -Wnon-virtual-dtor)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND LINEGATE_WARNINGS -Wshadow=local)
+endif()
 if(LINEGATE_WERROR)
   list(APPEND LINEGATE_WARNINGS -Werror)
 endif()
@@ -9,6 +12,11 @@ endif()
 if(LINEGATE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
+endif()
+if(LINEGATE_FUZZ)
+  # Coverage instrumentation everywhere, so that libFuzzer sees inside the libraries a
+  # fuzz target drives, not only the target's own file.
+  add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 
 function(_linegate_common target)
@@ -49,11 +57,11 @@ function(linegate_test name)
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
 endfunction()
 
-# linegate_fuzzer(NAME SOURCES ... DEPS ... CORPUS dir): a libFuzzer target when
+# linegate_fuzzer(NAME SOURCES ... DEPS ... CORPUS dir...): a libFuzzer target when
 # LINEGATE_FUZZ is on (clang); always a corpus-replay test otherwise, so that CI
 # replays the seed corpus with any compiler.
 function(linegate_fuzzer name)
-  cmake_parse_arguments(ARG "" "CORPUS" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;CORPUS" ${ARGN})
   if(LINEGATE_FUZZ)
     add_executable(${name} ${ARG_SOURCES})
     _linegate_common(${name})

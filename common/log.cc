@@ -40,11 +40,21 @@ void AppendValue(std::string& out, std::string_view v) {
   out.push_back('"');
   for (char c : v) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out.append("\\x");
@@ -75,18 +85,25 @@ bool Enabled(Level level) { return level >= CurrentLevel(); }
 
 std::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kCritical: return "critical";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kCritical:
+      return "critical";
   }
   return "info";
 }
 
 std::optional<Level> ParseLevel(std::string_view name) {
-  for (Level l : {Level::kTrace, Level::kDebug, Level::kInfo, Level::kWarn, Level::kError, Level::kCritical}) {
+  for (Level l :
+       {Level::kTrace, Level::kDebug, Level::kInfo, Level::kWarn, Level::kError, Level::kCritical}) {
     if (name == LevelName(l)) return l;
   }
   if (name == "warning") return Level::kWarn;
@@ -95,23 +112,35 @@ std::optional<Level> ParseLevel(std::string_view name) {
 
 Level FromProto(config::v1::LogLevel level) {
   switch (level) {
-    case config::v1::LOG_LEVEL_TRACE: return Level::kTrace;
-    case config::v1::LOG_LEVEL_DEBUG: return Level::kDebug;
-    case config::v1::LOG_LEVEL_WARN: return Level::kWarn;
-    case config::v1::LOG_LEVEL_ERROR: return Level::kError;
-    case config::v1::LOG_LEVEL_CRITICAL: return Level::kCritical;
-    default: return Level::kInfo;
+    case config::v1::LOG_LEVEL_TRACE:
+      return Level::kTrace;
+    case config::v1::LOG_LEVEL_DEBUG:
+      return Level::kDebug;
+    case config::v1::LOG_LEVEL_WARN:
+      return Level::kWarn;
+    case config::v1::LOG_LEVEL_ERROR:
+      return Level::kError;
+    case config::v1::LOG_LEVEL_CRITICAL:
+      return Level::kCritical;
+    default:
+      return Level::kInfo;
   }
 }
 
 config::v1::LogLevel ToProto(Level level) {
   switch (level) {
-    case Level::kTrace: return config::v1::LOG_LEVEL_TRACE;
-    case Level::kDebug: return config::v1::LOG_LEVEL_DEBUG;
-    case Level::kInfo: return config::v1::LOG_LEVEL_INFO;
-    case Level::kWarn: return config::v1::LOG_LEVEL_WARN;
-    case Level::kError: return config::v1::LOG_LEVEL_ERROR;
-    case Level::kCritical: return config::v1::LOG_LEVEL_CRITICAL;
+    case Level::kTrace:
+      return config::v1::LOG_LEVEL_TRACE;
+    case Level::kDebug:
+      return config::v1::LOG_LEVEL_DEBUG;
+    case Level::kInfo:
+      return config::v1::LOG_LEVEL_INFO;
+    case Level::kWarn:
+      return config::v1::LOG_LEVEL_WARN;
+    case Level::kError:
+      return config::v1::LOG_LEVEL_ERROR;
+    case Level::kCritical:
+      return config::v1::LOG_LEVEL_CRITICAL;
   }
   return config::v1::LOG_LEVEL_INFO;
 }

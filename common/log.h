@@ -39,7 +39,9 @@ inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) { Wri
 inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kInfo, m, f); }
 inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kWarn, m, f); }
 inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kError, m, f); }
-inline void Critical(std::string_view m, std::initializer_list<Field> f = {}) { Write(Level::kCritical, m, f); }
+inline void Critical(std::string_view m, std::initializer_list<Field> f = {}) {
+  Write(Level::kCritical, m, f);
+}
 
 // Conversions with the configuration enum and the names operators type.
 Level FromProto(config::v1::LogLevel level);

@@ -39,8 +39,8 @@ class BusTest : public ::testing::Test {
   }
 
   Server& StartServer() {
-    server_ = std::make_unique<Server>(context_, reactor_,
-                                       ServerOptions{"control", control_endpoint_, events_endpoint_, kInterval, 3});
+    server_ = std::make_unique<Server>(
+        context_, reactor_, ServerOptions{"control", control_endpoint_, events_endpoint_, kInterval, 3});
     Status bound = server_->Bind();
     EXPECT_TRUE(bound.ok()) << bound.error();
     server_->dispatcher().OnRequest<StatusRequest>(
@@ -132,7 +132,7 @@ TEST_F(BusTest, RequestTimesOutWhenNoReplyComes) {
 TEST_F(BusTest, UnknownRequestTypeIsAnError) {
   StartServer();
   Client& client = StartClient("tdm");
-  auto reply = client.Call(process::v1::ShutdownRequest(), 2s);
+  auto reply = client.Call(process::v1::HelloRequest(), 2s);
   ASSERT_FALSE(reply.ok());
   EXPECT_NE(reply.error().find("unknown-type"), std::string::npos) << reply.error();
 }
@@ -191,7 +191,7 @@ TEST_F(BusTest, ProcessNoticesControlLossAndFailsRequestsInFlight) {
   const auto start = std::chrono::steady_clock::now();
   ASSERT_TRUE(RunUntil([&] { return !client.control_up(); }));
   // Three missed 50 ms heartbeats, give or take a tick.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 400ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // not the 30 s timeout
   EXPECT_EQ(downs, 1);
   ASSERT_TRUE(reply.has_value());
   EXPECT_EQ(reply->error().code(), v1::ERROR_CODE_UNAVAILABLE);
@@ -224,9 +224,8 @@ TEST_F(BusTest, ControlNoticesDeadProcessAndTakesBackARestartedOne) {
   EXPECT_FALSE(server.IsAlive("media-1"));
   // Restarted under the same identity: handover makes it reachable again.
   Client& again = StartClient("media-1");
-  again.dispatcher().OnRequest<StatusRequest>([](const StatusRequest&, const v1::Envelope&, const Replier& r) {
-    r.Reply(StatusReply());
-  });
+  again.dispatcher().OnRequest<StatusRequest>(
+      [](const StatusRequest&, const v1::Envelope&, const Replier& r) { r.Reply(StatusReply()); });
   ASSERT_TRUE(RunUntil([&] { return server.IsAlive("media-1"); }));
   std::optional<v1::Envelope> reply;
   server.Request("media-1", StatusRequest(), 1s, [&](const v1::Envelope& e) { reply = e; });

@@ -5,12 +5,11 @@
 // control is "up" while its heartbeats arrive and "down" after heartbeat_miss_limit
 // intervals without one, at which point every request in flight fails UNAVAILABLE.
 
-#include <zmq.hpp>
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+#include <zmq.hpp>
 
 #include "common/bus/dispatcher.h"
 #include "common/bus/reactor.h"
@@ -54,6 +53,8 @@ class Client {
   void OnControlUp(std::function<void()> callback) { on_up_ = std::move(callback); }
   void OnControlDown(std::function<void()> callback) { on_down_ = std::move(callback); }
   bool control_up() const { return control_up_; }
+  // Sends a heartbeat now, e.g. right after a state change worth reporting.
+  void SendHeartbeat();
 
   struct Counters {
     uint64_t sent = 0;
@@ -70,7 +71,6 @@ class Client {
   void OnReadable();
   void OnEventsReadable();
   void OnTick();
-  void SendHeartbeat();
 
   ClientOptions options_;
   Reactor& reactor_;

@@ -48,7 +48,9 @@ class Dispatcher {
 
   const std::string& self_name() const { return self_name_; }
 
-  void OnRequest(const std::string& type, RequestHandler handler) { request_handlers_[type] = std::move(handler); }
+  void OnRequest(const std::string& type, RequestHandler handler) {
+    request_handlers_[type] = std::move(handler);
+  }
   // Typed form: the handler gets the unpacked request.
   template <typename Req>
   void OnRequest(std::function<void(const Req&, const v1::Envelope&, const Replier&)> handler) {

@@ -45,14 +45,22 @@ Result<v1::Envelope> Decode(const void* data, size_t size) {
 
 std::string_view ErrorCodeName(v1::ErrorCode code) {
   switch (code) {
-    case v1::ERROR_CODE_UNSPECIFIED: return "ok";
-    case v1::ERROR_CODE_UNKNOWN_TYPE: return "unknown-type";
-    case v1::ERROR_CODE_INVALID_ARGUMENT: return "invalid-argument";
-    case v1::ERROR_CODE_UNAVAILABLE: return "unavailable";
-    case v1::ERROR_CODE_TIMEOUT: return "timeout";
-    case v1::ERROR_CODE_INTERNAL: return "internal";
-    case v1::ERROR_CODE_NOT_FOUND: return "not-found";
-    default: return "unknown";
+    case v1::ERROR_CODE_UNSPECIFIED:
+      return "ok";
+    case v1::ERROR_CODE_UNKNOWN_TYPE:
+      return "unknown-type";
+    case v1::ERROR_CODE_INVALID_ARGUMENT:
+      return "invalid-argument";
+    case v1::ERROR_CODE_UNAVAILABLE:
+      return "unavailable";
+    case v1::ERROR_CODE_TIMEOUT:
+      return "timeout";
+    case v1::ERROR_CODE_INTERNAL:
+      return "internal";
+    case v1::ERROR_CODE_NOT_FOUND:
+      return "not-found";
+    default:
+      return "unknown";
   }
 }
 

@@ -9,7 +9,9 @@ void Reactor::AddSocket(zmq::socket_t& socket, Callback on_readable) {
   watches_.push_back(Watch{socket.handle(), -1, std::move(on_readable)});
 }
 
-void Reactor::AddFd(int fd, Callback on_readable) { watches_.push_back(Watch{nullptr, fd, std::move(on_readable)}); }
+void Reactor::AddFd(int fd, Callback on_readable) {
+  watches_.push_back(Watch{nullptr, fd, std::move(on_readable)});
+}
 
 void Reactor::RemoveSocket(zmq::socket_t& socket) {
   void* handle = socket.handle();
@@ -68,7 +70,8 @@ int Reactor::RunOnce(Duration max_wait) {
   items.reserve(watches_.size());
   for (const Watch& w : watches_) items.push_back(zmq::pollitem_t{w.socket, w.fd, ZMQ_POLLIN, 0});
 
-  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(wait + std::chrono::microseconds(999));
+  const auto timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(wait + std::chrono::microseconds(999));
   int ran = 0;
   try {
     zmq::poll(items.data(), items.size(), timeout);

@@ -4,12 +4,11 @@
 // clock. Each process runs one Reactor on its main thread; nothing here is used on
 // the media fast path.
 
-#include <zmq.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <vector>
+#include <zmq.hpp>
 
 #include "common/clock.h"
 

@@ -178,7 +178,8 @@ void Server::OnTick() {
     auto& in_flight = peers_[peer].in_flight;
     for (uint64_t id : in_flight) {
       ReplyCallback cb = dispatcher_.Untrack(id);
-      if (cb) cb(MakeErrorReply(id, options_.name, v1::ERROR_CODE_UNAVAILABLE, "peer '" + peer + "' is dead"));
+      if (cb)
+        cb(MakeErrorReply(id, options_.name, v1::ERROR_CODE_UNAVAILABLE, "peer '" + peer + "' is dead"));
     }
     in_flight.clear();
     if (on_dead_) on_dead_(peer);

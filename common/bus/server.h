@@ -4,12 +4,11 @@
 // events. Peers are known by their routing identity (the process name). A peer that
 // heartbeats is tracked; after heartbeat_miss_limit silent intervals it is dead.
 
-#include <zmq.hpp>
-
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
+#include <zmq.hpp>
 
 #include "common/bus/dispatcher.h"
 #include "common/bus/reactor.h"

@@ -1,0 +1,207 @@
+#include "common/config/validation.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <sys/un.h>
+
+#include <charconv>
+#include <map>
+
+#include "common/config/schema.h"
+
+namespace linegate::config::validation {
+namespace {
+
+using schema::Quote;
+
+// sockaddr_un.sun_path holds the path and its NUL: a longer ipc:// path fails at bind
+// time with a message far from the configuration, so it is refused here.
+constexpr size_t kMaxIpcPathBytes = sizeof(sockaddr_un{}.sun_path) - 1;
+constexpr std::string_view kIpcScheme = "ipc://";
+constexpr std::string_view kTcpScheme = "tcp://";
+
+// Of two settings that conflict, the one the operator should look at: the preferred one
+// if they wrote it, else the other if they wrote it, else the preferred one.
+const char* Blame(const WrittenFn& written, const char* preferred, const char* other) {
+  if (written(preferred)) return preferred;
+  return written(other) ? other : preferred;
+}
+
+bool IsIpAddress(const std::string& text) {
+  in6_addr storage;
+  return inet_pton(AF_INET, text.c_str(), &storage) == 1 || inet_pton(AF_INET6, text.c_str(), &storage) == 1;
+}
+
+// The reason an endpoint is unusable, or empty when it is fine.
+std::string CheckEndpoint(const std::string& endpoint) {
+  std::string_view text = endpoint;
+  if (text.starts_with(kIpcScheme)) {
+    const std::string_view path = text.substr(kIpcScheme.size());
+    if (path.empty()) return fmt::format("endpoint {} has no socket path", Quote(endpoint));
+    if (path.size() > kMaxIpcPathBytes) {
+      return fmt::format("socket path of {} is longer than {} bytes", Quote(endpoint), kMaxIpcPathBytes);
+    }
+    return "";
+  }
+  if (text.starts_with(kTcpScheme)) {
+    const std::string_view address = text.substr(kTcpScheme.size());
+    const size_t colon = address.rfind(':');
+    const std::string_view host = colon == std::string_view::npos ? address : address.substr(0, colon);
+    const std::string_view port = colon == std::string_view::npos ? "" : address.substr(colon + 1);
+    unsigned number = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    const bool port_ok = port == "*" || (!port.empty() && ec == std::errc() &&
+                                         ptr == port.data() + port.size() && number >= 1 && number <= 65535);
+    if (host.empty() || !port_ok) {
+      return fmt::format("endpoint {} must be tcp://<host>:<port> with a port in [1, 65535] or *",
+                         Quote(endpoint));
+    }
+    return "";
+  }
+  return fmt::format("endpoint {} must start with ipc:// or tcp://", Quote(endpoint));
+}
+
+std::optional<Finding> CheckGateway(const v1::Config& config) {
+  if (config.gateway().name().empty()) return Finding{"gateway.name", "must not be empty"};
+  return std::nullopt;
+}
+
+std::optional<Finding> CheckRuntime(const v1::Config& config) {
+  const std::string& dir = config.runtime().runtime_dir();
+  if (dir.empty() || dir.front() != '/') {
+    return Finding{"runtime.runtime_dir", fmt::format("must be an absolute path, got {}", Quote(dir))};
+  }
+  return std::nullopt;
+}
+
+std::optional<Finding> DeriveBus(v1::Config& config, const WrittenFn& written) {
+  std::string dir = config.runtime().runtime_dir();
+  while (!dir.empty() && dir.back() == '/') dir.pop_back();  // "/run/linegate/" is the same directory
+
+  v1::Bus& bus = *config.mutable_bus();
+  struct Endpoint {
+    const char* path;
+    std::string* value;
+    const char* socket_name;
+  };
+  const Endpoint endpoints[] = {
+      {"bus.control_endpoint", bus.mutable_control_endpoint(), "control.sock"},
+      {"bus.events_endpoint", bus.mutable_events_endpoint(), "events.sock"},
+  };
+  for (const Endpoint& endpoint : endpoints) {
+    if (endpoint.value->empty()) {
+      const std::string socket_path = dir + "/" + endpoint.socket_name;
+      if (socket_path.size() > kMaxIpcPathBytes) {
+        return Finding{"runtime.runtime_dir",
+                       fmt::format("is too long for the socket path {} of {} (at most {} bytes)",
+                                   Quote(socket_path), endpoint.path, kMaxIpcPathBytes)};
+      }
+      *endpoint.value = std::string(kIpcScheme) + socket_path;
+      continue;
+    }
+    std::string reason = CheckEndpoint(*endpoint.value);
+    if (!reason.empty()) return Finding{endpoint.path, std::move(reason)};
+  }
+  if (bus.control_endpoint() == bus.events_endpoint()) {
+    return Finding{Blame(written, "bus.events_endpoint", "bus.control_endpoint"),
+                   fmt::format("bus.control_endpoint and bus.events_endpoint must differ (both are {})",
+                               Quote(bus.control_endpoint()))};
+  }
+  return std::nullopt;
+}
+
+std::optional<Finding> CheckSupervision(const v1::Config& config, const WrittenFn& written) {
+  const v1::Supervision& supervision = config.supervision();
+  if (supervision.restart_backoff_initial_ms() > supervision.restart_backoff_max_ms()) {
+    return Finding{
+        Blame(written, "supervision.restart_backoff_max_ms", "supervision.restart_backoff_initial_ms"),
+        fmt::format("restart_backoff_initial_ms ({}) must not exceed restart_backoff_max_ms ({})",
+                    supervision.restart_backoff_initial_ms(), supervision.restart_backoff_max_ms())};
+  }
+  return std::nullopt;
+}
+
+std::optional<Finding> DeriveSignaling(v1::Config& config) {
+  v1::Signaling& signaling = *config.mutable_signaling();
+  if (!IsIpAddress(signaling.listen_address())) {
+    return Finding{"signaling.listen_address",
+                   fmt::format("{} is not an IPv4 or IPv6 address", Quote(signaling.listen_address()))};
+  }
+  if (signaling.transports().empty()) signaling.add_transports(v1::SIP_TRANSPORT_UDP);
+  for (int i = 0; i < signaling.transports_size(); ++i) {
+    for (int j = 0; j < i; ++j) {
+      if (signaling.transports(i) == signaling.transports(j)) {
+        const auto* value = v1::SipTransport_descriptor()->FindValueByNumber(signaling.transports(i));
+        return Finding{fmt::format("signaling.transports[{}]", i),
+                       fmt::format("transport {} is listed twice", schema::ShortName(*value))};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Finding> CheckMedia(const v1::Config& config, const WrittenFn& written) {
+  const v1::Media& media = config.media();
+  if (!IsIpAddress(media.rtp_address())) {
+    return Finding{"media.rtp_address",
+                   fmt::format("{} is not an IPv4 or IPv6 address", Quote(media.rtp_address()))};
+  }
+  if (media.rtp_port_min() >= media.rtp_port_max()) {
+    return Finding{Blame(written, "media.rtp_port_max", "media.rtp_port_min"),
+                   fmt::format("rtp_port_min ({}) must be below rtp_port_max ({})", media.rtp_port_min(),
+                               media.rtp_port_max())};
+  }
+  // Each media process takes a share of the range, and a call needs an RTP port and the
+  // RTCP port next to it (RFC 3550 11).
+  const uint64_t ports = uint64_t{media.rtp_port_max()} - media.rtp_port_min() + 1;
+  const uint64_t needed = uint64_t{2} * media.process_count();
+  if (ports < needed) {
+    const char* path = written("media.rtp_port_max")   ? "media.rtp_port_max"
+                       : written("media.rtp_port_min") ? "media.rtp_port_min"
+                                                       : "media.process_count";
+    return Finding{
+        path, fmt::format("RTP port range {}-{} holds {} ports; process_count {} needs at least {}",
+                          media.rtp_port_min(), media.rtp_port_max(), ports, media.process_count(), needed)};
+  }
+  return std::nullopt;
+}
+
+std::optional<Finding> CheckTdm(const v1::Config& config, const WrittenFn& written) {
+  const v1::Tdm& tdm = config.tdm();
+  std::map<std::string, int> index_by_name;
+  for (int i = 0; i < tdm.cards_size(); ++i) {
+    const v1::Card& card = tdm.cards(i);
+    const std::string path = fmt::format("tdm.cards[{}]", i);
+    if (card.name().empty()) {
+      const std::string name_path = path + ".name";
+      return Finding{name_path, written(name_path) ? "must not be empty" : "is required"};
+    }
+    auto [it, inserted] = index_by_name.emplace(card.name(), i);
+    if (!inserted) {
+      return Finding{path + ".name", fmt::format("duplicate card name {} (also tdm.cards[{}])",
+                                                 Quote(card.name()), it->second)};
+    }
+    if (uint64_t{card.fxs_ports()} + card.fxo_ports() == 0) {
+      return Finding{path, "a card needs at least one port (fxs_ports + fxo_ports >= 1)"};
+    }
+  }
+  if (tdm.driver() == v1::TDM_DRIVER_SIM && tdm.cards().empty()) {
+    return Finding{"tdm.cards", "at least one card is required"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Finding> DeriveAndValidate(v1::Config& config, const WrittenFn& written) {
+  if (auto finding = CheckGateway(config)) return finding;
+  if (auto finding = CheckRuntime(config)) return finding;
+  if (auto finding = DeriveBus(config, written)) return finding;
+  if (auto finding = CheckSupervision(config, written)) return finding;
+  if (auto finding = DeriveSignaling(config)) return finding;
+  if (auto finding = CheckMedia(config, written)) return finding;
+  if (auto finding = CheckTdm(config, written)) return finding;
+  return std::nullopt;
+}
+
+}  // namespace linegate::config::validation
