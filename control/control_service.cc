@@ -1,0 +1,222 @@
+#include "control/control_service.h"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/bus/envelope.h"
+#include "common/log.h"
+
+namespace linegate::control {
+
+std::vector<ProcessSpec> PlanProcesses(const config::v1::Config& config, const std::string& bin_dir) {
+  const config::v1::Bus& bus = config.bus();
+  auto common_args = [&](std::vector<std::string> argv) {
+    for (const char* s :
+         {"--control", bus.control_endpoint().c_str(), "--events", bus.events_endpoint().c_str()}) {
+      argv.emplace_back(s);
+    }
+    argv.insert(argv.end(),
+                {"--heartbeat-ms", std::to_string(bus.heartbeat_interval_ms()), "--miss-limit",
+                 std::to_string(bus.heartbeat_miss_limit()), "--log-level",
+                 std::string(log::LevelName(log::FromProto(config.runtime().log_level()))), "--supervised"});
+    return argv;
+  };
+  std::vector<ProcessSpec> specs;
+  specs.push_back(ProcessSpec{"signaling", process::v1::PROCESS_KIND_SIGNALING, -1,
+                              common_args({bin_dir + "/linegate-signaling", "--name", "signaling"})});
+  for (uint32_t shard = 0; shard < config.media().process_count(); ++shard) {
+    const std::string name = "media-" + std::to_string(shard);
+    specs.push_back(ProcessSpec{
+        name, process::v1::PROCESS_KIND_MEDIA, static_cast<int>(shard),
+        common_args({bin_dir + "/linegate-media", "--name", name, "--shard", std::to_string(shard)})});
+  }
+  specs.push_back(ProcessSpec{"tdm", process::v1::PROCESS_KIND_TDM, -1,
+                              common_args({bin_dir + "/linegate-tdm", "--name", "tdm"})});
+  return specs;
+}
+
+ControlService::ControlService(ControlOptions options, ProcessLauncher& launcher, const Clock& clock)
+    : options_(std::move(options)),
+      context_(1),
+      reactor_(clock),
+      server_(context_, reactor_,
+              bus::ServerOptions{"control", options_.config.bus().control_endpoint(),
+                                 options_.config.bus().events_endpoint(),
+                                 std::chrono::milliseconds(options_.config.bus().heartbeat_interval_ms()),
+                                 static_cast<int>(options_.config.bus().heartbeat_miss_limit())}),
+      supervisor_(clock, launcher, PolicyFromConfig(options_.config.supervision())),
+      started_(clock.Now()) {
+  RegisterHandlers();
+}
+
+ControlService::~ControlService() {
+  if (signal_fd_ >= 0) {
+    reactor_.RemoveFd(signal_fd_);
+    close(signal_fd_);
+  }
+}
+
+void ControlService::RegisterHandlers() {
+  auto& dispatcher = server_.dispatcher();
+  dispatcher.OnRequest<process::v1::HelloRequest>([this](const process::v1::HelloRequest& hello,
+                                                         const bus::v1::Envelope& envelope,
+                                                         const bus::Replier& replier) {
+    log::Info("process said hello", {{"process", envelope.source()}, {"pid", hello.self().pid()}});
+    process::v1::HelloReply reply;
+    *reply.mutable_config() = options_.config;
+    reply.set_events_endpoint(options_.config.bus().events_endpoint());
+    reply.set_heartbeat_interval_ms(options_.config.bus().heartbeat_interval_ms());
+    reply.set_heartbeat_miss_limit(options_.config.bus().heartbeat_miss_limit());
+    replier.Reply(reply);
+  });
+  dispatcher.OnRequest<process::v1::StatusRequest>(
+      [this](const process::v1::StatusRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
+        replier.Reply(GatewayStatus());
+      });
+  dispatcher.OnRequest<process::v1::SetLogLevelRequest>([this](const process::v1::SetLogLevelRequest& request,
+                                                               const bus::v1::Envelope& envelope,
+                                                               const bus::Replier& replier) {
+    if (request.level() == config::v1::LOG_LEVEL_UNSPECIFIED) {
+      replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, "log level not given");
+      return;
+    }
+    const std::string target = request.target().empty() ? "all" : request.target();
+    // Gather the replies of every target before answering the requester.
+    struct Gather {
+      process::v1::SetLogLevelReply reply;
+      size_t waiting = 0;
+      std::vector<std::string> failures;
+    };
+    auto gather = std::make_shared<Gather>();
+    auto finish = [gather, replier] {
+      if (!gather->failures.empty() && gather->reply.applied_size() == 0) {
+        std::string message;
+        for (const auto& f : gather->failures) message += (message.empty() ? "" : "; ") + f;
+        replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, message);
+        return;
+      }
+      replier.Reply(gather->reply);
+    };
+    if (target == "all" || target == "control") {
+      log::SetLevel(log::FromProto(request.level()));
+      log::Info("log level changed",
+                {{"level", log::LevelName(log::FromProto(request.level()))}, {"by", envelope.source()}});
+      gather->reply.add_applied("control");
+    }
+    std::vector<std::string> peers;
+    if (target == "all") {
+      peers = server_.LivePeers();
+    } else if (target != "control") {
+      peers.push_back(target);
+    }
+    gather->waiting = peers.size();
+    if (peers.empty()) {
+      if (gather->reply.applied_size() == 0) {
+        replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, "no process named '" + target + "'");
+      } else {
+        finish();
+      }
+      return;
+    }
+    for (const std::string& peer : peers) {
+      server_.Request(peer, request, std::chrono::milliseconds(options_.config.bus().request_timeout_ms()),
+                      [gather, finish, peer](const bus::v1::Envelope& e) {
+                        auto r = bus::Unpack<process::v1::SetLogLevelReply>(e);
+                        if (r) {
+                          for (const auto& name : r->applied()) gather->reply.add_applied(name);
+                        } else {
+                          gather->failures.push_back(peer + ": " + r.error());
+                        }
+                        if (--gather->waiting == 0) finish();
+                      });
+    }
+  });
+  server_.OnHeartbeat([this](const std::string&, const process::v1::Heartbeat& heartbeat) {
+    supervisor_.OnHeartbeat(heartbeat);
+  });
+  server_.OnPeerDead([this](const std::string& peer) { supervisor_.OnHeartbeatLost(peer); });
+  supervisor_.OnStateChange(
+      [this](const process::v1::ProcessStatus& status, process::v1::ProcessState previous) {
+        process::v1::ProcessStateChanged event;
+        *event.mutable_status() = status;
+        event.set_previous(previous);
+        server_.Publish(event);
+      });
+}
+
+process::v1::StatusReply ControlService::GatewayStatus() const {
+  process::v1::StatusReply reply;
+  reply.set_gateway(options_.config.gateway().name());
+  reply.set_uptime_ms(ToMillis(reactor_.clock().Now() - started_));
+  process::v1::ProcessStatus* self = reply.add_processes();
+  self->set_name("control");
+  self->set_kind(process::v1::PROCESS_KIND_CONTROL);
+  self->set_pid(static_cast<uint32_t>(getpid()));
+  self->set_state(shutting_down_ ? process::v1::PROCESS_STATE_STOPPING : process::v1::PROCESS_STATE_RUNNING);
+  self->set_uptime_ms(reply.uptime_ms());
+  self->set_last_heartbeat_age_ms(0);
+  for (auto& status : supervisor_.Snapshot()) *reply.add_processes() = std::move(status);
+  reply.set_degraded(supervisor_.degraded() || shutting_down_);
+  return reply;
+}
+
+Status ControlService::Start() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGTERM, SIGINT, SIGCHLD}) sigaddset(&mask, sig);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) return Error{std::string("signalfd: ") + strerror(errno)};
+  reactor_.AddFd(signal_fd_, [this] { OnSignal(); });
+
+  Status bound = server_.Bind();
+  if (!bound.ok()) return bound;
+  log::Info("bus bound", {{"control", options_.config.bus().control_endpoint()},
+                          {"events", options_.config.bus().events_endpoint()}});
+  if (options_.supervise) {
+    for (ProcessSpec& spec : PlanProcesses(options_.config, options_.bin_dir))
+      supervisor_.Add(std::move(spec));
+    supervisor_.StartAll();
+  }
+  reactor_.AddPeriodic(std::chrono::milliseconds(25), [this] { supervisor_.Tick(); });
+  return Status::Ok();
+}
+
+void ControlService::ReapChildren() {
+  int wait_status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &wait_status, WNOHANG)) > 0)
+    supervisor_.OnExit(static_cast<int>(pid), wait_status);
+  if (shutting_down_ && supervisor_.AllStopped()) reactor_.Stop();
+}
+
+void ControlService::BeginShutdown(const char* why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  log::Info("shutting down", {{"reason", why}});
+  supervisor_.StopAll();
+  reactor_.AddTimer(supervisor_.shutdown_grace(), [this] { supervisor_.KillRemaining(); });
+  if (supervisor_.AllStopped()) reactor_.Stop();
+}
+
+void ControlService::OnSignal() {
+  signalfd_siginfo info;
+  while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGCHLD) continue;  // reaped below, whatever woke us
+    BeginShutdown(strsignal(sig));
+  }
+  ReapChildren();
+}
+
+int ControlService::Run() {
+  reactor_.Run();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace linegate::control

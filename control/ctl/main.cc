@@ -1,0 +1,142 @@
+// linegatectl: the operator's command line, talking to linegate-control over the bus.
+//
+// Exit codes: 0 ok (status: healthy), 1 degraded, 2 usage, 3 control unreachable or
+// request failed.
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "common/bus/client.h"
+#include "common/bus/envelope.h"
+#include "common/config/config_loader.h"
+#include "common/log.h"
+#include "control/ctl/status_format.h"
+
+namespace {
+
+using namespace linegate;
+
+constexpr const char* kUsage =
+    "usage: linegatectl [-c FILE | --control EP] [--timeout-ms N] COMMAND\n"
+    "commands:\n"
+    "  status [--json]            processes, states, restarts, heartbeats; exit 1 when degraded\n"
+    "  log-level LEVEL [TARGET]   set the log level (trace..critical) of TARGET (a process\n"
+    "                             name, 'control', or 'all', the default)\n"
+    "control's endpoint: --control, else the bus.control_endpoint of -c FILE, else\n"
+    "$LINEGATE_CONTROL, else ipc:///run/linegate/control.sock\n";
+
+int Usage(const std::string& why) {
+  std::fprintf(stderr, "linegatectl: %s\n%s", why.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string endpoint;
+  std::string config_path;
+  int timeout_ms = 3000;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg == "--control" && i + 1 < argc) {
+      endpoint = argv[++i];
+    } else if (arg == "--timeout-ms" && i + 1 < argc) {
+      timeout_ms = std::atoi(argv[++i]);
+      if (timeout_ms <= 0) return Usage("--timeout-ms must be a positive number");
+    } else if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Usage("unknown option '" + std::string(arg) + "'");
+    } else {
+      break;
+    }
+  }
+  if (i >= argc) return Usage("no command");
+  const std::string command = argv[i++];
+
+  if (endpoint.empty() && !config_path.empty()) {
+    auto config = config::LoadFile(config_path);
+    if (!config) {
+      std::fprintf(stderr, "linegatectl: configuration error: %s\n", config.error().c_str());
+      return 2;
+    }
+    endpoint = config->bus().control_endpoint();
+  }
+  if (endpoint.empty()) {
+    const char* env = std::getenv("LINEGATE_CONTROL");
+    endpoint = env ? env : "ipc:///run/linegate/control.sock";
+  }
+
+  log::Init("linegatectl", -1, log::Level::kWarn);
+  zmq::context_t context(1);
+  bus::Reactor reactor;
+  bus::Client client(
+      context, reactor,
+      bus::ClientOptions{"linegatectl-" + std::to_string(getpid()), endpoint, "", Duration::zero(), 3});
+  const auto timeout = std::chrono::milliseconds(timeout_ms);
+
+  if (command == "status") {
+    bool json = false;
+    for (; i < argc; ++i) {
+      if (std::string_view(argv[i]) == "--json") {
+        json = true;
+      } else {
+        return Usage("status: unknown argument '" + std::string(argv[i]) + "'");
+      }
+    }
+    auto reply = client.Call(process::v1::StatusRequest(), timeout);
+    if (!reply) {
+      std::fprintf(stderr, "linegatectl: %s\n", reply.error().c_str());
+      return 3;
+    }
+    auto status = bus::Unpack<process::v1::StatusReply>(*reply);
+    if (!status) {
+      std::fprintf(stderr, "linegatectl: %s\n", status.error().c_str());
+      return 3;
+    }
+    if (json) {
+      std::string text;
+      google::protobuf::util::JsonPrintOptions options;
+      options.add_whitespace = true;
+      options.preserve_proto_field_names = true;
+      options.always_print_primitive_fields = true;
+      (void)google::protobuf::util::MessageToJsonString(*status, &text, options);
+      std::fputs(text.c_str(), stdout);
+    } else {
+      std::fputs(control::ctl::FormatStatus(*status).c_str(), stdout);
+    }
+    return status->degraded() ? 1 : 0;
+  }
+
+  if (command == "log-level") {
+    if (i >= argc) return Usage("log-level: LEVEL is required");
+    auto level = log::ParseLevel(argv[i++]);
+    if (!level) return Usage("log-level: unknown level (trace, debug, info, warn, error, critical)");
+    process::v1::SetLogLevelRequest request;
+    request.set_level(log::ToProto(*level));
+    request.set_target(i < argc ? argv[i++] : "all");
+    if (i < argc) return Usage("log-level: too many arguments");
+    auto reply = client.Call(request, timeout);
+    if (!reply) {
+      std::fprintf(stderr, "linegatectl: %s\n", reply.error().c_str());
+      return 3;
+    }
+    auto applied = bus::Unpack<process::v1::SetLogLevelReply>(*reply);
+    if (!applied) {
+      std::fprintf(stderr, "linegatectl: %s\n", applied.error().c_str());
+      return 3;
+    }
+    std::printf("log level %s applied to:", std::string(log::LevelName(*level)).c_str());
+    for (const auto& name : applied->applied()) std::printf(" %s", name.c_str());
+    std::printf("\n");
+    return 0;
+  }
+  return Usage("unknown command '" + command + "'");
+}

@@ -1,0 +1,20 @@
+// linegate-media: one process per shard of channels.
+#include <cstdio>
+
+#include "common/process/agent.h"
+#include "media/media_service.h"
+
+int main(int argc, char** argv) {
+  using namespace linegate;
+  auto options = process::ParseAgentOptions(process::v1::PROCESS_KIND_MEDIA, argc, argv);
+  if (!options) {
+    std::fprintf(stderr, "linegate-media: %s\n%s", options.error().c_str(),
+                 process::AgentUsage("linegate-media").c_str());
+    return 2;
+  }
+  process::ProcessAgent agent(*options);
+  media::MediaService service(options->shard);
+  agent.OnConfig([&](const config::v1::Config& config) { return service.Configure(config); });
+  agent.SetDetailFiller([&](process::v1::Heartbeat& heartbeat) { service.FillDetail(heartbeat); });
+  return agent.Run();
+}
