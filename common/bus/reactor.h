@@ -11,19 +11,23 @@
 #include <zmq.hpp>
 
 #include "common/clock.h"
+#include "common/scheduler.h"
 
 namespace linegate::bus {
 
-class Reactor {
+class Reactor final : public Scheduler {
  public:
   using Callback = std::function<void()>;
-  using TimerId = uint64_t;
 
   explicit Reactor(const Clock& clock = SteadyClock::Instance()) : clock_(clock) {}
   Reactor(const Reactor&) = delete;
   Reactor& operator=(const Reactor&) = delete;
 
-  const Clock& clock() const { return clock_; }
+  const Clock& clock() const override { return clock_; }
+  TimerId Schedule(Duration delay, std::function<void()> callback) override {
+    return AddTimer(delay, std::move(callback));
+  }
+  void Cancel(TimerId id) override { CancelTimer(id); }
 
   // Readable-event callbacks. The socket or fd must outlive its registration.
   void AddSocket(zmq::socket_t& socket, Callback on_readable);

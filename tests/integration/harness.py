@@ -77,6 +77,7 @@ class GatewayTestCase(unittest.TestCase):
     """Starts `linegate run -c FILE` on a private runtime directory."""
 
     media_processes = 2
+    supervision = ""
 
     def setUp(self):
         # Short path: ipc:// socket paths are limited to ~107 bytes.
@@ -84,7 +85,7 @@ class GatewayTestCase(unittest.TestCase):
         self.runtime_dir = os.path.join(self.dir, "run")
         self.config = os.path.join(self.dir, "gateway.yaml")
         with open(self.config, "w") as f:
-            f.write(config_text(self.runtime_dir, media_processes=self.media_processes))
+            f.write(config_text(self.runtime_dir, media_processes=self.media_processes, extra=self.supervision))
         self.log = open(os.path.join(self.dir, "gateway.log"), "w+")
         self.gateway = None
 

@@ -72,6 +72,40 @@ class RestartTest(GatewayTestCase):
         self.assertLess(time.monotonic() - killed, 3.0)
 
 
+class CrashLoopTest(GatewayTestCase):
+    """The crash-loop limit end to end, on a short policy so the test takes a second."""
+
+    supervision = "supervision:\n  restart_backoff_initial_ms: 50\n  crash_loop_limit: 3\n  crash_loop_window_s: 60\n"
+
+    def test_process_crashing_too_often_is_left_down_and_status_says_degraded(self):
+        self.start()
+        rows = self.wait_healthy(timeout=3.0)
+        self.assertTrue(rows, self.gateway_log())
+        for crash in range(3):
+            def running_tdm():
+                code, now = self.status()
+                row = now.get("tdm")
+                return row if row and row["state"] == "running" else None
+            row = wait_for(running_tdm, timeout=3.0)
+            self.assertTrue(row, f"tdm not running before crash {crash}")
+            os.kill(row["pid"], signal.SIGKILL)
+        def failed():
+            code, now = self.status()
+            return (code, now) if now.get("tdm", {}).get("state") == "failed" else None
+        result = wait_for(failed, timeout=3.0)
+        self.assertTrue(result, self.ctl("status").stdout)
+        code, rows = result
+        self.assertEqual(code, 1, "linegatectl status exits 1 when degraded")
+        self.assertEqual(rows["tdm"]["restarts"], 2)
+        self.assertEqual(rows["tdm"]["pid"], 0)
+        self.assertIn("DEGRADED", self.ctl("status").stdout.splitlines()[0])
+        # The others carry on.
+        for name in ["control", "signaling", "media-0", "media-1"]:
+            self.assertEqual(rows[name]["state"], "running", name)
+        time.sleep(0.5)
+        self.assertEqual(self.status()[1]["tdm"]["state"], "failed", "a failed process stays down")
+
+
 class ShutdownTest(GatewayTestCase):
     def test_sigterm_stops_everything_within_5s_with_exit_code_0(self):
         gateway = self.start()
