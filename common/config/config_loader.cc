@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -11,6 +12,8 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <vector>
 
 #include "common/config/schema.h"
 #include "common/config/validation.h"
@@ -98,8 +101,9 @@ class Walker {
       const std::string& name = key.Scalar();
       const std::string field_path = Join(path, KeyText(name));
       auto [seen, inserted] = first_line_of_key.emplace(name, key_at.line);
-      if (!inserted)
+      if (!inserted) {
         return Fail(key_at, field_path, fmt::format("duplicate key (first at line {})", seen->second));
+      }
       const FieldDescriptor* field = type.FindFieldByName(name);
       if (field == nullptr) {
         return Fail(key_at, field_path, fmt::format("unknown field (known fields: {})", FieldList(type)));
@@ -244,13 +248,58 @@ bool ApplyDefaults(Message& message, const std::string& path, Walker& walker) {
   return true;
 }
 
+// Notes where each document of a stream starts, and nothing else.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> marks;
+};
+
+// A configuration is one document. The documents are counted with the event parser,
+// two at most, rather than with YAML::LoadAll: on a stray "," at the top of a document
+// yaml-cpp 0.7 returns an empty document without consuming the token, so LoadAll never
+// ends and allocates until the process dies (found by config_loader_fuzz). A second
+// document that starts where the first did is that case.
+Status CheckOneDocument(std::string_view yaml_text, std::string_view file_name) {
+  std::istringstream stream{std::string(yaml_text)};
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+  }
+  if (starts.marks.size() < 2) return Status::Ok();
+  const YAML::Mark& second = starts.marks[1];
+  if (second.pos == starts.marks[0].pos) {
+    const std::string_view token = second.pos >= 0 && static_cast<size_t>(second.pos) < yaml_text.size()
+                                       ? yaml_text.substr(second.pos, 1)
+                                       : "";
+    return Error{Walker::FormatError(
+        file_name, PositionOf(second), "",
+        fmt::format("unexpected {} where a YAML value should start", schema::Quote(token)))};
+  }
+  return Error{Walker::FormatError(file_name, PositionOf(second), "",
+                                   "more than one YAML document; a configuration is one document")};
+}
+
 Result<v1::Config> Load(std::string_view yaml_text, std::string_view file_name) {
   if (yaml_text.size() > kMaxConfigBytes) {
     return Error{fmt::format("{}: file is larger than {} bytes", file_name, kMaxConfigBytes)};
   }
-  std::vector<YAML::Node> documents;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yaml_text));
+    Status one_document = CheckOneDocument(yaml_text, file_name);
+    if (!one_document.ok()) return Error{one_document.error()};
+    root = YAML::Load(std::string(yaml_text));
   } catch (const YAML::Exception& e) {
     // Covers syntax errors and yaml-cpp's own nesting limit (YAML::DeepRecursion).
     std::string what = e.msg;
@@ -259,11 +308,6 @@ Result<v1::Config> Load(std::string_view yaml_text, std::string_view file_name) 
     }
     return Error{Walker::FormatError(file_name, PositionOf(e.mark), "", what)};
   }
-  if (documents.size() > 1) {
-    return Error{Walker::FormatError(file_name, PositionOf(documents[1].Mark()), "",
-                                     "more than one YAML document; a configuration is one document")};
-  }
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
 
   v1::Config config;
   Walker walker(file_name);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:2:9: gateway.name: expected a string, got a sequence"},
         ErrorCase{"ControlCharactersEscaped", "bus:\n  heartbeat_interval_ms: \"5\\n0\\t\"\n",
                   "x.yaml:2:26: bus.heartbeat_interval_ms: expected an unsigned integer, got \"5\\n0\\t\""},
+        ErrorCase{"InvalidUtf8", "gateway:\n  name: ab\xff\n",
+                  "x.yaml:2:9: gateway.name: text is not valid UTF-8 (byte 0xff at offset 2)"},
         // Numbers.
         ErrorCase{"ProcessCountZero", "media:\n  process_count: 0\n",
                   "x.yaml:2:18: media.process_count: value 0 is out of range [1, 256]"},
@@ -159,7 +162,11 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"SyntaxUnknownAlias", "media: *nothing\n",
                   "x.yaml:1:8: the referenced anchor is not defined"},
         ErrorCase{"TwoDocuments", "media:\n  process_count: 2\n---\nbus: {}\n",
-                  "x.yaml:4:1: more than one YAML document; a configuration is one document"},
+                  "x.yaml:3:1: more than one YAML document; a configuration is one document"},
+        // Found by config_loader_fuzz: yaml-cpp's LoadAll never returned on these.
+        ErrorCase{"StrayCommaAtTop", ",", "x.yaml:1:1: unexpected \",\" where a YAML value should start"},
+        ErrorCase{"StrayCommaBeforeSection", ",gateway:\n\" name: gw\n",
+                  "x.yaml:1:1: unexpected \",\" where a YAML value should start"},
         ErrorCase{"TooLarge", std::string(kMaxConfigBytes + 1, '#'),
                   "x.yaml: file is larger than 1048576 bytes"},
         // Rules across fields, reported where the operator wrote the field, or the
@@ -266,7 +273,13 @@ void ExpectDefaultsApplied(const Message& message, const std::string& path) {
     const FieldDescriptor& field = *type.field(i);
     const std::string field_path = path.empty() ? field.name() : path + "." + field.name();
     if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      if (field.is_repeated()) continue;
+      if (field.is_repeated()) {
+        for (int j = 0; j < reflection.FieldSize(message, &field); ++j) {
+          ExpectDefaultsApplied(reflection.GetRepeatedMessage(message, &field, j),
+                                field_path + "[" + std::to_string(j) + "]");
+        }
+        continue;
+      }
       EXPECT_TRUE(reflection.HasField(message, &field)) << field_path << " was not created";
       ExpectDefaultsApplied(reflection.GetMessage(message, &field), field_path);
       continue;
@@ -290,6 +303,21 @@ TEST(LoaderDefaults, AppliedEverywhere) {
   const Result<v1::Config> result = LoadString(kMinimalExample, "minimal.yaml");
   ASSERT_TRUE(result.ok()) << result.error();
   ExpectDefaultsApplied(*result, "");
+}
+
+// Elements of lists get the defaults of their fields too. Written against the
+// descriptor, so it follows the schema as it grows.
+TEST(LoaderDefaults, AppliedInsideListElements) {
+  const FieldDescriptor* proxy_sets = v1::Signaling::descriptor()->FindFieldByName("proxy_sets");
+  if (proxy_sets == nullptr) GTEST_SKIP() << "the schema has no signaling.proxy_sets";
+  const Result<v1::Config> result = LoadString(
+      "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: 192.0.2.1\n" + kCards,
+      "x.yaml");
+  ASSERT_TRUE(result.ok()) << result.error();
+  const Message& signaling = result->signaling();
+  ASSERT_EQ(signaling.GetReflection()->FieldSize(signaling, proxy_sets), 1);
+  ExpectDefaultsApplied(signaling.GetReflection()->GetRepeatedMessage(signaling, proxy_sets, 0),
+                        "signaling.proxy_sets[0]");
 }
 
 TEST(LoaderDefaults, ConcreteValues) {
@@ -532,9 +560,23 @@ TEST(Reference, DocumentInRepositoryIsCurrent) {
   if (std::getenv("LINEGATE_UPDATE_DOCS") != nullptr) {
     std::ofstream(kDocsFile, std::ios::binary | std::ios::trunc) << generated;
   }
-  EXPECT_EQ(ReadText(kDocsFile), generated)
-      << kDocsFile << " is out of date; regenerate it with LINEGATE_UPDATE_DOCS=1 config_loader_test "
-      << "--gtest_filter='Reference.*'";
+  const std::string in_repository = ReadText(kDocsFile);
+  if (in_repository == generated) return;
+  // Point at the first line that differs rather than printing two whole documents.
+  std::istringstream a(in_repository);
+  std::istringstream b(generated);
+  std::string line_a;
+  std::string line_b;
+  int line = 0;
+  while (true) {
+    ++line;
+    const bool more_a = static_cast<bool>(std::getline(a, line_a));
+    const bool more_b = static_cast<bool>(std::getline(b, line_b));
+    if (line_a != line_b || more_a != more_b) break;
+  }
+  ADD_FAILURE() << kDocsFile << " is out of date at line " << line << ":\n  in the file: " << line_a
+                << "\n  generated:   " << line_b
+                << "\nRegenerate it: LINEGATE_UPDATE_DOCS=1 config_loader_test --gtest_filter='Reference.*'";
 }
 
 }  // namespace

@@ -25,6 +25,46 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
+// Length of the well-formed UTF-8 sequence starting at text[pos] (RFC 3629 4), or 0 when
+// the bytes there are not one: no overlong forms, no surrogates, nothing past U+10FFFF.
+size_t Utf8SequenceLength(std::string_view text, size_t pos) {
+  const auto byte = [&text](size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(pos);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  unsigned char second_min = 0x80;
+  unsigned char second_max = 0xbf;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    if (lead == 0xe0) second_min = 0xa0;
+    if (lead == 0xed) second_max = 0x9f;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    if (lead == 0xf0) second_min = 0x90;
+    if (lead == 0xf4) second_max = 0x8f;
+  } else {
+    return 0;
+  }
+  if (pos + length > text.size()) return 0;
+  if (byte(pos + 1) < second_min || byte(pos + 1) > second_max) return 0;
+  for (size_t i = 2; i < length; ++i) {
+    if ((byte(pos + i) & 0xc0) != 0x80) return 0;
+  }
+  return length;
+}
+
+// Offset of the first byte that does not start a well-formed UTF-8 sequence, or npos.
+size_t FirstInvalidUtf8(std::string_view text) {
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t length = Utf8SequenceLength(text, pos);
+    if (length == 0) return pos;
+    pos += length;
+  }
+  return std::string_view::npos;
+}
+
 // Prefix shared by the values of an enum: LOG_LEVEL_ for LogLevel. Taken from the
 // *_UNSPECIFIED zero value when there is one (style rule 13 says there always is), else
 // derived from the type name the way protobuf style names values.
@@ -327,6 +367,14 @@ Status StoreText(std::string_view text, const FieldDescriptor& field, Message& m
       return Status::Ok();
     }
     case FieldDescriptor::CPPTYPE_STRING:
+      // proto3 strings are UTF-8: a process receiving the config over the bus would fail
+      // to parse it, far from the file that caused it.
+      // The value is not echoed: it may be a password.
+      if (const size_t bad = FirstInvalidUtf8(text);
+          field.type() == FieldDescriptor::TYPE_STRING && bad != std::string_view::npos) {
+        return Error{fmt::format("text is not valid UTF-8 (byte 0x{:02x} at offset {})",
+                                 static_cast<unsigned char>(text[bad]), bad)};
+      }
       repeated ? reflection.AddString(&message, &field, std::string(text))
                : reflection.SetString(&message, &field, std::string(text));
       return Status::Ok();
@@ -354,26 +402,30 @@ bool IsSupported(const FieldDescriptor& field) {
 std::string Quote(std::string_view text) {
   std::string out = "\"";
   size_t shown = 0;
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    // Cut between characters, not inside a UTF-8 sequence, so the message stays valid text.
-    if (shown >= kMaxQuotedChars && (byte & 0xc0) != 0x80) {
+  for (size_t pos = 0; pos < text.size(); ++shown) {
+    if (shown == kMaxQuotedChars) {
       out += "...";
       break;
     }
-    if (c == '"' || c == '\\') {
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    // Whole UTF-8 characters are copied, so the message is valid text and never cut
+    // inside a character; anything else is shown as escaped bytes.
+    const size_t length = Utf8SequenceLength(text, pos);
+    if (byte == '"' || byte == '\\') {
       out.push_back('\\');
-      out.push_back(c);
-    } else if (c == '\n') {
+      out.push_back(static_cast<char>(byte));
+    } else if (byte == '\n') {
       out += "\\n";
-    } else if (c == '\t') {
+    } else if (byte == '\t') {
       out += "\\t";
-    } else if (byte < 0x20 || byte == 0x7f) {
+    } else if (byte < 0x20 || byte == 0x7f || length == 0) {
       out += fmt::format("\\x{:02x}", byte);
     } else {
-      out.push_back(c);
+      out.append(text.substr(pos, length));
+      pos += length;
+      continue;
     }
-    ++shown;
+    ++pos;
   }
   out.push_back('"');
   return out;

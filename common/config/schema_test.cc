@@ -124,9 +124,22 @@ TEST(StoreText, Numbers) {
   EXPECT_EQ(Store("1e39", single).error(), "value 1e39 does not fit in a 32-bit float");
 }
 
+TEST(StoreText, StringsMustBeUtf8) {
+  google::protobuf::StringValue value;
+  EXPECT_TRUE(Store("caf\xc3\xa9 \xf0\x9f\x93\x9e", value).ok());
+  EXPECT_EQ(Store("a\xc0\xaf", value).error(),
+            "text is not valid UTF-8 (byte 0xc0 at offset 1)");  // overlong
+  EXPECT_EQ(Store("\xed\xa0\x80", value).error(),
+            "text is not valid UTF-8 (byte 0xed at offset 0)");  // surrogate
+  EXPECT_EQ(Store("\xf4\x90\x80\x80", value).error(), "text is not valid UTF-8 (byte 0xf4 at offset 0)");
+  EXPECT_EQ(Store("ab\xe2\x82", value).error(),
+            "text is not valid UTF-8 (byte 0xe2 at offset 2)");  // truncated
+}
+
 TEST(Quote, EscapesAndCuts) {
   EXPECT_EQ(Quote("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\x01\"");
   EXPECT_EQ(Quote(std::string(60, 'x')), "\"" + std::string(48, 'x') + "...\"");
+  EXPECT_EQ(Quote("a\xff\xc3"), "\"a\\xff\\xc3\"");  // invalid UTF-8 shown as bytes
   // Never cut inside a UTF-8 sequence: 47 ASCII bytes then a two-byte character.
   EXPECT_EQ(Quote(std::string(47, 'x') + "\xc3\xa9" + "yz"), "\"" + std::string(47, 'x') + "\xc3\xa9...\"");
 }

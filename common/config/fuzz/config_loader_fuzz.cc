@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "common/config/config_loader.h"
@@ -28,7 +29,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(first.error().starts_with("fuzz.yaml"));
     return 0;
   }
-  Check(first->SerializeAsString() == second->SerializeAsString());
+  const std::string serialized = first->SerializeAsString();
+  Check(serialized == second->SerializeAsString());
+  // What the loader accepts, every process can receive over the bus (proto3 parsing
+  // refuses strings that are not UTF-8).
+  linegate::config::v1::Config received;
+  Check(received.ParseFromString(serialized));
   const linegate::config::v1::Config& config = *first;
   Check(!config.gateway().name().empty());
   Check(config.runtime().log_level() != linegate::config::v1::LOG_LEVEL_UNSPECIFIED);
