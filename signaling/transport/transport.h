@@ -77,4 +77,16 @@ class Transport {
 
 using ReceiveHandler = std::function<void(const Received&)>;
 
+// A failure found after Send returned: a stream connection that could not be opened
+// (refused, connect timeout, TLS handshake or certificate verification failed) or
+// that closed with messages still queued. The transaction layer maps it to a transport
+// error (RFC 3261 17.1.4, 17.2.4) by connection_id or by address.
+struct SendError {
+  Protocol protocol = Protocol::kTcp;
+  SocketAddress remote;
+  uint64_t connection_id = 0;
+  std::string reason;
+};
+using SendErrorHandler = std::function<void(const SendError&)>;
+
 }  // namespace linegate::signaling::transport
