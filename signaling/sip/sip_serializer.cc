@@ -86,7 +86,8 @@ std::optional<size_t> Serialize(const Message& message, std::span<char> out,
 }
 
 std::optional<size_t> BuildResponse(const Message& request, uint16_t status, std::string_view reason,
-                                    std::string_view to_tag, std::span<char> out) {
+                                    std::string_view to_tag, std::span<char> out,
+                                    std::string_view extra_headers) {
   if (status < 100 || status > 699) return std::nullopt;
   for (char c : reason) {
     if (c == '\r' || c == '\n') return std::nullopt;
@@ -123,6 +124,7 @@ std::optional<size_t> BuildResponse(const Message& request, uint16_t status, std
     }
     writer.Put("\r\n");
   }
+  writer.Put(extra_headers);
   writer.Put("Content-Length: 0\r\n\r\n");
   return writer.Finish();
 }

@@ -28,10 +28,12 @@ std::optional<size_t> Serialize(const Message& message, std::span<char> out,
 // A response to request (RFC 3261 8.2.6): status line, every Via in order, From, To,
 // Call-ID, CSeq copied from the request, "Content-Length: 0". When to_tag is not empty,
 // the status is above 100 and To parses without a tag, ";tag=<to_tag>" is appended
-// (8.2.6.2). reason must be a single line. Works on requests that failed to parse as
-// long as DecideRejection said kRespond.
+// (8.2.6.2). reason must be a single line. extra_headers (complete lines, each ending
+// in CRLF, e.g. "Allow: INVITE, ACK\r\n") go before Content-Length. Works on requests
+// that failed to parse as long as DecideRejection said kRespond.
 std::optional<size_t> BuildResponse(const Message& request, uint16_t status, std::string_view reason,
-                                    std::string_view to_tag, std::span<char> out);
+                                    std::string_view to_tag, std::span<char> out,
+                                    std::string_view extra_headers = {});
 
 // parse -> serialize -> parse yields an equivalent message: same start line, same
 // headers in order (same id, or same name for unknown ones; values equal with every LWS
