@@ -9,6 +9,7 @@
 
 #include "common/bus/envelope.h"
 #include "common/log.h"
+#include "linegate/signaling/v1/registration.pb.h"
 
 namespace linegate::control {
 
@@ -73,6 +74,16 @@ void ControlService::RegisterHandlers() {
     reply.set_heartbeat_miss_limit(options_.config.bus().heartbeat_miss_limit());
     replier.Reply(reply);
   });
+  // Registration commands belong to signaling: control relays them, so that tools
+  // only ever talk to control.
+  for (const google::protobuf::Descriptor* type :
+       {signaling::v1::RegisterRequest::descriptor(), signaling::v1::UnregisterRequest::descriptor(),
+        signaling::v1::RegistrationListRequest::descriptor()}) {
+    dispatcher.OnRequest(type->full_name(),
+                         [this](const bus::v1::Envelope& request, const bus::Replier& replier) {
+                           RelayTo("signaling", request, replier);
+                         });
+  }
   dispatcher.OnRequest<process::v1::StatusRequest>(
       [this](const process::v1::StatusRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
         replier.Reply(GatewayStatus());
@@ -146,6 +157,30 @@ void ControlService::RegisterHandlers() {
         event.set_previous(previous);
         server_.Publish(event);
       });
+}
+
+void ControlService::RelayTo(const std::string& peer, const bus::v1::Envelope& request,
+                             const bus::Replier& replier) {
+  std::unique_ptr<google::protobuf::Message> payload;
+  const std::string type(bus::PayloadType(request));
+  const auto* descriptor = google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
+  if (descriptor == nullptr) {
+    replier.Fail(bus::v1::ERROR_CODE_UNKNOWN_TYPE, "unknown payload type '" + type + "'");
+    return;
+  }
+  payload.reset(google::protobuf::MessageFactory::generated_factory()->GetPrototype(descriptor)->New());
+  if (!request.payload().UnpackTo(payload.get())) {
+    replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, "payload does not decode as " + type);
+    return;
+  }
+  server_.Request(peer, *payload, std::chrono::milliseconds(options_.config.bus().request_timeout_ms()),
+                  [replier](const bus::v1::Envelope& reply) {
+                    if (reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED) {
+                      replier.Fail(reply.error().code(), reply.error().message());
+                      return;
+                    }
+                    replier.Forward(reply.payload());
+                  });
 }
 
 process::v1::StatusReply ControlService::GatewayStatus() const {

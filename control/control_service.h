@@ -41,6 +41,8 @@ class ControlService {
 
  private:
   void RegisterHandlers();
+  // Sends the request on to a process and its reply (or error) back to the requester.
+  void RelayTo(const std::string& peer, const bus::v1::Envelope& request, const bus::Replier& replier);
   void OnSignal();
   void ReapChildren();
   void BeginShutdown(const char* why);

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev
   libdpdk-dev
+  kamailio sip-tester
 )
 if [ "${LINEGATE_DEPS_EXTRA:-}" != "" ]; then
   read -r -a extra <<<"$LINEGATE_DEPS_EXTRA"

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   process::ProcessAgent agent(*options);
-  signaling::SignalingService service;
+  signaling::SignalingService service(agent);
   agent.OnConfig([&](const config::v1::Config& config) { return service.Configure(config); });
   agent.SetDetailFiller([&](process::v1::Heartbeat& heartbeat) { service.FillDetail(heartbeat); });
   return agent.Run();

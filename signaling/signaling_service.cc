@@ -1,20 +1,149 @@
 #include "signaling/signaling_service.h"
 
+#include "common/bus/envelope.h"
 #include "common/log.h"
 
 namespace linegate::signaling {
+namespace {
+
+v1::RegistrationKind KindToProto(registration::EntityKind kind) {
+  switch (kind) {
+    case registration::EntityKind::kGateway:
+      return v1::REGISTRATION_KIND_GATEWAY;
+    case registration::EntityKind::kEndpoint:
+      return v1::REGISTRATION_KIND_ENDPOINT;
+    case registration::EntityKind::kAccount:
+      return v1::REGISTRATION_KIND_ACCOUNT;
+  }
+  return v1::REGISTRATION_KIND_UNSPECIFIED;
+}
+
+v1::RegistrationState StateToProto(registration::RegistrationState state) {
+  switch (state) {
+    case registration::RegistrationState::kUnregistered:
+      return v1::REGISTRATION_STATE_UNREGISTERED;
+    case registration::RegistrationState::kRegistering:
+      return v1::REGISTRATION_STATE_REGISTERING;
+    case registration::RegistrationState::kRegistered:
+      return v1::REGISTRATION_STATE_REGISTERED;
+    case registration::RegistrationState::kUnregistering:
+      return v1::REGISTRATION_STATE_UNREGISTERING;
+    case registration::RegistrationState::kFailed:
+      return v1::REGISTRATION_STATE_FAILED;
+  }
+  return v1::REGISTRATION_STATE_UNSPECIFIED;
+}
+
+}  // namespace
+
+v1::RegistrationStatus ToProto(const registration::RegistrationStatus& status, TimePoint now) {
+  v1::RegistrationStatus out;
+  out.set_id(status.id);
+  out.set_kind(KindToProto(status.kind));
+  out.set_state(StateToProto(status.state));
+  if (status.expires_at && *status.expires_at > now) {
+    out.set_expires_in_s(std::chrono::duration_cast<std::chrono::seconds>(*status.expires_at - now).count());
+  }
+  out.set_last_status(static_cast<uint32_t>(status.last_status_code));
+  out.set_last_reason(status.last_reason);
+  out.set_registrar(status.proxy);
+  return out;
+}
+
+SignalingService::SignalingService(process::ProcessAgent& agent) : agent_(agent) { RegisterBusHandlers(); }
 
 Status SignalingService::Configure(const config::v1::Config& config) {
+  if (stack_) {
+    if (config.signaling().SerializeAsString() != signaling_.SerializeAsString()) {
+      log::Warn("signaling configuration changed; it takes effect after a restart of linegate-signaling");
+    }
+    return Status::Ok();
+  }
   signaling_ = config.signaling();
-  log::Info("signaling configured",
-            {{"listen_address", signaling_.listen_address()}, {"sip_port", signaling_.sip_port()}});
+  auto stack = SipStack::Create(signaling_, agent_.reactor());
+  if (!stack) return Error{stack.error()};
+  stack_ = std::move(*stack);
+  stack_->registrations().set_listener([this](const registration::RegistrationStatus& status) {
+    v1::RegistrationStateChanged event;
+    *event.mutable_status() = ToProto(status, agent_.reactor().clock().Now());
+    auto previous = last_state_.find(status.id);
+    event.set_previous(previous == last_state_.end() ? v1::REGISTRATION_STATE_UNSPECIFIED : previous->second);
+    last_state_[status.id] = event.status().state();
+    log::Info("registration state", {{"id", status.id},
+                                     {"state", registration::StateName(status.state)},
+                                     {"status", status.last_status_code},
+                                     {"reason", status.last_reason},
+                                     {"registrar", status.proxy}});
+    agent_.client().Publish(event);
+  });
+  const auto all = stack_->registrations().StatusAll();
+  log::Info("signaling configured", {{"listen_address", signaling_.listen_address()},
+                                     {"sip_port", signaling_.sip_port()},
+                                     {"registrations", all.size()}});
+  stack_->registrations().RegisterAll();
   return Status::Ok();
+}
+
+std::vector<std::string> SignalingService::Targets(const std::string& target) const {
+  std::vector<std::string> ids;
+  for (const auto& status : stack_->registrations().StatusAll()) {
+    if (target == "all" || target.empty() || status.id == target) ids.push_back(status.id);
+  }
+  return ids;
+}
+
+void SignalingService::RegisterBusHandlers() {
+  auto& dispatcher = agent_.client().dispatcher();
+  dispatcher.OnRequest<v1::RegistrationListRequest>(
+      [this](const v1::RegistrationListRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
+        v1::RegistrationListReply reply;
+        if (stack_) {
+          const TimePoint now = agent_.reactor().clock().Now();
+          for (const auto& status : stack_->registrations().StatusAll())
+            *reply.add_registrations() = ToProto(status, now);
+        }
+        replier.Reply(reply);
+      });
+  auto command = [this](const std::string& target, bool do_register, const bus::Replier& replier) {
+    if (!stack_) {
+      replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "signaling is not configured yet");
+      return;
+    }
+    auto ids = Targets(target);
+    if (ids.empty()) {
+      replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, "no registration named '" + target + "'");
+      return;
+    }
+    v1::RegistrationCommandReply reply;
+    for (const std::string& id : ids) {
+      Status done =
+          do_register ? stack_->registrations().Register(id) : stack_->registrations().Unregister(id);
+      if (done.ok()) {
+        reply.add_affected(id);
+      } else {
+        log::Warn("registration command refused", {{"id", id}, {"error", done.error()}});
+      }
+    }
+    replier.Reply(reply);
+  };
+  dispatcher.OnRequest<v1::RegisterRequest>(
+      [command](const v1::RegisterRequest& r, const bus::v1::Envelope&, const bus::Replier& replier) {
+        command(r.target(), true, replier);
+      });
+  dispatcher.OnRequest<v1::UnregisterRequest>(
+      [command](const v1::UnregisterRequest& r, const bus::v1::Envelope&, const bus::Replier& replier) {
+        command(r.target(), false, replier);
+      });
 }
 
 void SignalingService::FillDetail(process::v1::Heartbeat& heartbeat) const {
   process::v1::SignalingDetail* detail = heartbeat.mutable_signaling();
   detail->set_listen_address(signaling_.listen_address());
-  detail->set_sip_port(signaling_.sip_port());
+  uint32_t port = signaling_.sip_port();
+  if (stack_) {
+    if (auto local = stack_->transports().LocalAddress(transport::Protocol::kUdp)) port = local->port();
+  }
+  detail->set_sip_port(port);
 }
 
 }  // namespace linegate::signaling

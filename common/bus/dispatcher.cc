@@ -12,6 +12,18 @@ void Replier::Reply(const google::protobuf::Message& message) const {
   state_->send(MakeEnvelope(v1::MESSAGE_KIND_REPLY, state_->correlation_id, state_->source, message));
 }
 
+void Replier::Forward(const google::protobuf::Any& payload) const {
+  if (state_->replied) return;
+  state_->replied = true;
+  v1::Envelope envelope;
+  envelope.set_protocol_version(kProtocolVersion);
+  envelope.set_kind(v1::MESSAGE_KIND_REPLY);
+  envelope.set_correlation_id(state_->correlation_id);
+  envelope.set_source(state_->source);
+  *envelope.mutable_payload() = payload;
+  state_->send(envelope);
+}
+
 void Replier::Fail(v1::ErrorCode code, std::string message) const {
   if (state_->replied) return;
   state_->replied = true;

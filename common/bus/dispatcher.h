@@ -25,6 +25,8 @@ class Replier {
 
   void Reply(const google::protobuf::Message& message) const;
   void Fail(v1::ErrorCode code, std::string message) const;
+  // Replies with an already packed payload (relaying another process's reply).
+  void Forward(const google::protobuf::Any& payload) const;
   bool replied() const { return state_->replied; }
 
  private:

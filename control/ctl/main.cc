@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "common/bus/client.h"
@@ -14,6 +15,7 @@
 #include "common/config/config_loader.h"
 #include "common/log.h"
 #include "control/ctl/status_format.h"
+#include "linegate/signaling/v1/registration.pb.h"
 
 namespace {
 
@@ -25,8 +27,38 @@ constexpr const char* kUsage =
     "  status [--json]            processes, states, restarts, heartbeats; exit 1 when degraded\n"
     "  log-level LEVEL [TARGET]   set the log level (trace..critical) of TARGET (a process\n"
     "                             name, 'control', or 'all', the default)\n"
+    "  registrations [--json]     registration state of the gateway, endpoints and accounts\n"
+    "  register [ID|all]          register one entity (e.g. endpoint-3, account-a) or all\n"
+    "  unregister [ID|all]        un-register (Expires: 0) one entity or all\n"
     "control's endpoint: --control, else the bus.control_endpoint of -c FILE, else\n"
     "$LINEGATE_CONTROL, else ipc:///run/linegate/control.sock\n";
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
+  return text;
+}
+
+// Sends a request through control and decodes the reply; prints the error and returns
+// nullopt on failure.
+template <typename Reply>
+std::optional<Reply> Ask(bus::Client& client, const google::protobuf::Message& request, Duration timeout) {
+  auto reply = client.Call(request, timeout);
+  if (!reply) {
+    std::fprintf(stderr, "linegatectl: %s\n", reply.error().c_str());
+    return std::nullopt;
+  }
+  auto decoded = bus::Unpack<Reply>(*reply);
+  if (!decoded) {
+    std::fprintf(stderr, "linegatectl: %s\n", decoded.error().c_str());
+    return std::nullopt;
+  }
+  return std::move(*decoded);
+}
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "linegatectl: %s\n%s", why.c_str(), kUsage);
@@ -91,24 +123,10 @@ int main(int argc, char** argv) {
         return Usage("status: unknown argument '" + std::string(argv[i]) + "'");
       }
     }
-    auto reply = client.Call(process::v1::StatusRequest(), timeout);
-    if (!reply) {
-      std::fprintf(stderr, "linegatectl: %s\n", reply.error().c_str());
-      return 3;
-    }
-    auto status = bus::Unpack<process::v1::StatusReply>(*reply);
-    if (!status) {
-      std::fprintf(stderr, "linegatectl: %s\n", status.error().c_str());
-      return 3;
-    }
+    auto status = Ask<process::v1::StatusReply>(client, process::v1::StatusRequest(), timeout);
+    if (!status) return 3;
     if (json) {
-      std::string text;
-      google::protobuf::util::JsonPrintOptions options;
-      options.add_whitespace = true;
-      options.preserve_proto_field_names = true;
-      options.always_print_primitive_fields = true;
-      (void)google::protobuf::util::MessageToJsonString(*status, &text, options);
-      std::fputs(text.c_str(), stdout);
+      std::fputs(ToJson(*status).c_str(), stdout);
     } else {
       std::fputs(control::ctl::FormatStatus(*status).c_str(), stdout);
     }
@@ -123,18 +141,44 @@ int main(int argc, char** argv) {
     request.set_level(log::ToProto(*level));
     request.set_target(i < argc ? argv[i++] : "all");
     if (i < argc) return Usage("log-level: too many arguments");
-    auto reply = client.Call(request, timeout);
-    if (!reply) {
-      std::fprintf(stderr, "linegatectl: %s\n", reply.error().c_str());
-      return 3;
-    }
-    auto applied = bus::Unpack<process::v1::SetLogLevelReply>(*reply);
-    if (!applied) {
-      std::fprintf(stderr, "linegatectl: %s\n", applied.error().c_str());
-      return 3;
-    }
+    auto applied = Ask<process::v1::SetLogLevelReply>(client, request, timeout);
+    if (!applied) return 3;
     std::printf("log level %s applied to:", std::string(log::LevelName(*level)).c_str());
     for (const auto& name : applied->applied()) std::printf(" %s", name.c_str());
+    std::printf("\n");
+    return 0;
+  }
+  if (command == "registrations") {
+    bool json = i < argc && std::string_view(argv[i]) == "--json";
+    if (json) ++i;
+    if (i < argc) return Usage("registrations: unknown argument '" + std::string(argv[i]) + "'");
+    auto list =
+        Ask<signaling::v1::RegistrationListReply>(client, signaling::v1::RegistrationListRequest(), timeout);
+    if (!list) return 3;
+    if (json) {
+      std::fputs(ToJson(*list).c_str(), stdout);
+    } else {
+      std::fputs(control::ctl::FormatRegistrations(*list).c_str(), stdout);
+    }
+    return 0;
+  }
+
+  if (command == "register" || command == "unregister") {
+    const std::string target = i < argc ? argv[i++] : "all";
+    if (i < argc) return Usage(command + ": too many arguments");
+    std::optional<signaling::v1::RegistrationCommandReply> reply;
+    if (command == "register") {
+      signaling::v1::RegisterRequest request;
+      request.set_target(target);
+      reply = Ask<signaling::v1::RegistrationCommandReply>(client, request, timeout);
+    } else {
+      signaling::v1::UnregisterRequest request;
+      request.set_target(target);
+      reply = Ask<signaling::v1::RegistrationCommandReply>(client, request, timeout);
+    }
+    if (!reply) return 3;
+    std::printf("%s:", command.c_str());
+    for (const auto& id : reply->affected()) std::printf(" %s", id.c_str());
     std::printf("\n");
     return 0;
   }

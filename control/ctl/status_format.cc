@@ -57,4 +57,27 @@ std::string FormatStatus(const process::v1::StatusReply& status) {
   return out;
 }
 
+std::string FormatRegistrations(const signaling::v1::RegistrationListReply& list) {
+  auto lower_suffix = [](std::string name, std::string_view prefix) {
+    if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return name;
+  };
+  std::string out = fmt::format("{:<16} {:<8} {:<28} {:<13} {:>8} {:<24} {}\n", "ID", "KIND", "AOR", "STATE",
+                                "EXPIRES", "LAST", "REGISTRAR");
+  for (const auto& r : list.registrations()) {
+    const std::string last = r.last_status() == 0 && r.last_reason().empty()
+                                 ? "-"
+                                 : fmt::format("{} {}", r.last_status(), r.last_reason());
+    const bool registered = r.state() == signaling::v1::REGISTRATION_STATE_REGISTERED;
+    out += fmt::format("{:<16} {:<8} {:<28} {:<13} {:>8} {:<24} {}\n", r.id(),
+                       lower_suffix(signaling::v1::RegistrationKind_Name(r.kind()), "REGISTRATION_KIND_"),
+                       r.aor(),
+                       lower_suffix(signaling::v1::RegistrationState_Name(r.state()), "REGISTRATION_STATE_"),
+                       registered ? FormatDuration(r.expires_in_s() * 1000) : "-", last,
+                       r.registrar().empty() ? "-" : r.registrar());
+  }
+  return out;
+}
+
 }  // namespace linegate::control::ctl

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "linegate/process/v1/process.pb.h"
+#include "linegate/signaling/v1/registration.pb.h"
 
 namespace linegate::control::ctl {
 
@@ -11,5 +12,7 @@ namespace linegate::control::ctl {
 std::string FormatDuration(int64_t ms);
 // The status table: a header line, then one row per process.
 std::string FormatStatus(const process::v1::StatusReply& status);
+// One row per registration: id, kind, AOR, state, expiry, last response, registrar.
+std::string FormatRegistrations(const signaling::v1::RegistrationListReply& list);
 
 }  // namespace linegate::control::ctl

@@ -30,11 +30,10 @@ constexpr Geometry kGeometry{kChannels, 80, 1024, SampleFormat::kLinear16};
 constexpr uint8_t kFromLineSalt = 0x3c;
 constexpr uint8_t kToLineSalt = 0xc3;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+// A bound so that a broken ring cannot hang the test, not a speed requirement: speed is
+// measured by bench/tdmbus_bench.cc. Generous because CI runs debug and sanitizer
+// builds on two loaded cores.
 constexpr auto kTimeLimit = std::chrono::seconds(60);
-#else
-constexpr auto kTimeLimit = std::chrono::seconds(5);
-#endif
 
 // Child exit codes, so that the parent can say what went wrong.
 enum ChildStatus : int {
