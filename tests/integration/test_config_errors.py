@@ -65,11 +65,15 @@ class ConfigErrorTest(unittest.TestCase):
         self.assertIn(path, result.stderr)
         self.assert_nothing_running()
 
-    def test_check_command_accepts_the_quickstart(self):
-        quickstart = os.path.join(os.environ["LINEGATE_SOURCE_DIR"], "examples", "quickstart.yaml")
-        result = subprocess.run([binary("linegate"), "check", "-c", quickstart], capture_output=True, text=True,
-                                timeout=10)
-        self.assertEqual(result.returncode, 0, result.stderr)
+    def test_check_command_accepts_every_example(self):
+        examples = os.path.join(os.environ["LINEGATE_SOURCE_DIR"], "examples")
+        names = sorted(n for n in os.listdir(examples) if n.endswith(".yaml"))
+        self.assertIn("quickstart.yaml", names)
+        for name in names:
+            with self.subTest(name):
+                result = subprocess.run([binary("linegate"), "check", "-c", os.path.join(examples, name)],
+                                        capture_output=True, text=True, timeout=10)
+                self.assertEqual(result.returncode, 0, result.stderr)
 
 
 if __name__ == "__main__":
