@@ -175,6 +175,32 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"CommentsOnly", "# nothing yet\n", "x.yaml:1:1: tdm.cards: at least one card is required"},
         ErrorCase{"SimWithoutCards", "gateway:\n  name: gw\ntdm:\n  frame_ms: 10\n",
                   "x.yaml:3:1: tdm.cards: at least one card is required"},
+        // Registration tables.
+        ErrorCase{"ProxySetWithoutProxies", "signaling:\n  proxy_sets:\n    - name: p\n" + kCards,
+                  "x.yaml:3:7: signaling.proxy_sets[0].proxies: at least one proxy is required"},
+        ErrorCase{"ProxyAddressNotIp",
+                  "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: sip.example.com\n" +
+                      kCards,
+                  "x.yaml:5:20: signaling.proxy_sets[0].proxies[0].address: \"sip.example.com\" is not an IPv4 "
+                  "or IPv6 address"},
+        ErrorCase{"RegistrationNamesUnknownProxySet",
+                  "signaling:\n  registration:\n    mode: per_endpoint\n    proxy_set: nope\n" + kCards,
+                  "x.yaml:4:16: signaling.registration.proxy_set: no proxy set named \"nope\""},
+        ErrorCase{"AccountWithoutSecret",
+                  "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: 127.0.0.1\n"
+                  "  accounts:\n    - name: a\n      username: u\n      proxy_set: p\n" +
+                      kCards,
+                  "x.yaml:7:7: signaling.accounts[0]: needs a password or an ha1"},
+        ErrorCase{"AccountBadHa1",
+                  "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: 127.0.0.1\n"
+                  "  accounts:\n    - name: a\n      username: u\n      proxy_set: p\n      ha1: secretvalue\n" +
+                      kCards,
+                  "x.yaml:10:12: signaling.accounts[0].ha1: must be 32 (MD5) or 64 (SHA-256) hexadecimal digits"},
+        ErrorCase{"EndpointLineTwice",
+                  "signaling:\n  endpoints:\n    - line: 1\n      phone_number: \"1\"\n    - line: 1\n"
+                  "      phone_number: \"2\"\n" +
+                      kCards,
+                  "x.yaml:5:13: signaling.endpoints[1].line: line 1 is listed twice (also signaling.endpoints[0])"},
         ErrorCase{"SimWithEmptyCardList", "tdm:\n  cards: []\n",
                   "x.yaml:2:3: tdm.cards: at least one card is required"},
         ErrorCase{"CardWithoutName", "tdm:\n  cards:\n    - fxs_ports: 2\n",

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <sys/un.h>
 
+#include <cctype>
 #include <charconv>
 #include <map>
 
@@ -140,6 +141,97 @@ std::optional<Finding> DeriveSignaling(v1::Config& config) {
   return std::nullopt;
 }
 
+// A stored HA1 is hex of an MD5 (32) or SHA-256 (64) digest.
+bool IsHa1(const std::string& text) {
+  if (text.size() != 32 && text.size() != 64) return false;
+  for (char c : text) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+std::optional<Finding> CheckSecret(const std::string& path, const std::string& password, const std::string& ha1,
+                                   bool required) {
+  if (!password.empty() && !ha1.empty()) {
+    return Finding{path + ".ha1", "give either a password or an ha1, not both"};
+  }
+  if (!ha1.empty() && !IsHa1(ha1)) {
+    // The value is a secret: never repeat it in the message.
+    return Finding{path + ".ha1", "must be 32 (MD5) or 64 (SHA-256) hexadecimal digits"};
+  }
+  if (required && password.empty() && ha1.empty()) return Finding{path, "needs a password or an ha1"};
+  return std::nullopt;
+}
+
+std::optional<Finding> CheckRegistrations(const v1::Config& config) {
+  const v1::Signaling& signaling = config.signaling();
+  std::map<std::string, int> sets;
+  for (int i = 0; i < signaling.proxy_sets_size(); ++i) {
+    const v1::ProxySet& set = signaling.proxy_sets(i);
+    const std::string path = fmt::format("signaling.proxy_sets[{}]", i);
+    if (set.name().empty()) return Finding{path + ".name", "is required"};
+    if (auto [it, fresh] = sets.emplace(set.name(), i); !fresh) {
+      return Finding{path + ".name", fmt::format("duplicate proxy set name {} (also signaling.proxy_sets[{}])",
+                                                 Quote(set.name()), it->second)};
+    }
+    if (set.proxies().empty()) return Finding{path + ".proxies", "at least one proxy is required"};
+    for (int j = 0; j < set.proxies_size(); ++j) {
+      if (!IsIpAddress(set.proxies(j).address())) {
+        return Finding{fmt::format("{}.proxies[{}].address", path, j),
+                       fmt::format("{} is not an IPv4 or IPv6 address", Quote(set.proxies(j).address()))};
+      }
+    }
+  }
+  const v1::Registration& registration = signaling.registration();
+  const bool endpoints_register = registration.mode() == v1::REGISTRATION_MODE_PER_ENDPOINT;
+  if (registration.mode() == v1::REGISTRATION_MODE_GATEWAY || endpoints_register) {
+    if (sets.count(registration.proxy_set()) == 0) {
+      return Finding{"signaling.registration.proxy_set",
+                     registration.proxy_set().empty()
+                         ? std::string("is required when registration.mode registers the gateway or endpoints")
+                         : fmt::format("no proxy set named {}", Quote(registration.proxy_set()))};
+    }
+  }
+  if (registration.mode() == v1::REGISTRATION_MODE_GATEWAY) {
+    if (registration.gateway_user().empty()) {
+      return Finding{"signaling.registration.gateway_user", "is required with registration.mode gateway"};
+    }
+    if (auto finding = CheckSecret("signaling.registration", registration.password(), registration.ha1(), true)) {
+      return finding;
+    }
+  }
+  std::map<std::string, int> accounts;
+  for (int i = 0; i < signaling.accounts_size(); ++i) {
+    const v1::Account& account = signaling.accounts(i);
+    const std::string path = fmt::format("signaling.accounts[{}]", i);
+    if (account.name().empty()) return Finding{path + ".name", "is required"};
+    if (auto [it, fresh] = accounts.emplace(account.name(), i); !fresh) {
+      return Finding{path + ".name", fmt::format("duplicate account name {} (also signaling.accounts[{}])",
+                                                 Quote(account.name()), it->second)};
+    }
+    if (account.username().empty()) return Finding{path + ".username", "is required"};
+    if (sets.count(account.proxy_set()) == 0) {
+      return Finding{path + ".proxy_set", account.proxy_set().empty()
+                                              ? std::string("is required")
+                                              : fmt::format("no proxy set named {}", Quote(account.proxy_set()))};
+    }
+    if (auto finding = CheckSecret(path, account.password(), account.ha1(), true)) return finding;
+  }
+  std::map<uint32_t, int> lines;
+  for (int i = 0; i < signaling.endpoints_size(); ++i) {
+    const v1::Endpoint& endpoint = signaling.endpoints(i);
+    const std::string path = fmt::format("signaling.endpoints[{}]", i);
+    if (endpoint.line() == 0) return Finding{path + ".line", "is required"};
+    if (auto [it, fresh] = lines.emplace(endpoint.line(), i); !fresh) {
+      return Finding{path + ".line",
+                     fmt::format("line {} is listed twice (also signaling.endpoints[{}])", endpoint.line(), it->second)};
+    }
+    if (endpoint.phone_number().empty()) return Finding{path + ".phone_number", "is required"};
+    if (auto finding = CheckSecret(path, endpoint.password(), endpoint.ha1(), endpoints_register)) return finding;
+  }
+  return std::nullopt;
+}
+
 std::optional<Finding> CheckMedia(const v1::Config& config, const WrittenFn& written) {
   const v1::Media& media = config.media();
   if (!IsIpAddress(media.rtp_address())) {
@@ -199,6 +291,7 @@ std::optional<Finding> DeriveAndValidate(v1::Config& config, const WrittenFn& wr
   if (auto finding = DeriveBus(config, written)) return finding;
   if (auto finding = CheckSupervision(config, written)) return finding;
   if (auto finding = DeriveSignaling(config)) return finding;
+  if (auto finding = CheckRegistrations(config)) return finding;
   if (auto finding = CheckMedia(config, written)) return finding;
   if (auto finding = CheckTdm(config, written)) return finding;
   return std::nullopt;

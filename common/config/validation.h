@@ -37,7 +37,7 @@ inline constexpr std::array<RuleText, 3> kDerivedValues = {{
     {"signaling.transports", "empty: `[udp]`"},
 }};
 
-inline constexpr std::array<RuleText, 10> kCrossFieldRules = {{
+inline constexpr std::array<RuleText, 15> kCrossFieldRules = {{
     {"gateway.name", "must not be empty"},
     {"runtime.runtime_dir",
      "must be an absolute path; short enough that the derived socket paths fit an ipc:// "
@@ -47,6 +47,16 @@ inline constexpr std::array<RuleText, 10> kCrossFieldRules = {{
     {"supervision.restart_backoff_initial_ms", "at most supervision.restart_backoff_max_ms"},
     {"signaling.listen_address", "an IPv4 or IPv6 address"},
     {"signaling.transports", "no transport twice"},
+    {"signaling.proxy_sets", "each has a name, unique among proxy sets, and at least one proxy"},
+    {"signaling.proxy_sets[].proxies[].address", "an IPv4 or IPv6 address"},
+    {"signaling.registration.proxy_set",
+     "names a proxy set when registration.mode is gateway or per_endpoint; mode gateway needs gateway_user"},
+    {"signaling.accounts",
+     "each has a name, unique among accounts, a username, an existing proxy_set, and a password or an "
+     "ha1 (32 or 64 hex digits) but not both"},
+    {"signaling.endpoints",
+     "each line at most once, with a phone_number; with registration.mode per_endpoint a password or "
+     "an ha1"},
     {"media.rtp_address", "an IPv4 or IPv6 address"},
     {"media.rtp_port_min",
      "below media.rtp_port_max, and the range holds at least 2 ports per media process "
