@@ -40,6 +40,7 @@ v1::RegistrationStatus ToProto(const registration::RegistrationStatus& status, T
   v1::RegistrationStatus out;
   out.set_id(status.id);
   out.set_kind(KindToProto(status.kind));
+  out.set_aor(status.aor);
   out.set_state(StateToProto(status.state));
   if (status.expires_at && *status.expires_at > now) {
     out.set_expires_in_s(std::chrono::duration_cast<std::chrono::seconds>(*status.expires_at - now).count());
@@ -69,11 +70,7 @@ Status SignalingService::Configure(const config::v1::Config& config) {
     auto previous = last_state_.find(status.id);
     event.set_previous(previous == last_state_.end() ? v1::REGISTRATION_STATE_UNSPECIFIED : previous->second);
     last_state_[status.id] = event.status().state();
-    log::Info("registration state", {{"id", status.id},
-                                     {"state", registration::StateName(status.state)},
-                                     {"status", status.last_status_code},
-                                     {"reason", status.last_reason},
-                                     {"registrar", status.proxy}});
+    // The registration client logs each transition itself; here it becomes an event.
     agent_.client().Publish(event);
   });
   const auto all = stack_->registrations().StatusAll();

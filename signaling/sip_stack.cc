@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "signaling/sip/sip_serializer.h"
 #include "signaling/transport/reactor_poller.h"
+#include "signaling/transport/via_routing.h"
 #include "signaling/uas_core.h"
 
 namespace linegate::signaling {
@@ -61,6 +62,27 @@ std::string WithoutTopVia(std::string request) {
   if (eol == std::string::npos) return request;
   request.erase(at, eol - at);
   return request;
+}
+
+// RFC 3261 18.2.1 and RFC 3581 4: the top Via of the answer carries received= (and
+// rport=) as the server transport saw the request, so a client behind NAT learns its
+// public address. The response's first Via line is the request's top Via.
+void StampTopVia(std::string& response, const transport::SocketAddress& source) {
+  for (std::string_view name : {"\r\nVia:", "\r\nv:"}) {
+    size_t at = response.find(name);
+    if (at == std::string::npos) continue;
+    size_t begin = at + name.size();
+    size_t end = response.find("\r\n", begin);
+    // A folded value continues on lines that start with whitespace (RFC 3261 7.3.1).
+    while (end != std::string::npos && end + 2 < response.size() &&
+           (response[end + 2] == ' ' || response[end + 2] == '\t')) {
+      end = response.find("\r\n", end + 2);
+    }
+    if (end == std::string::npos) return;
+    auto stamped = transport::StampVia(std::string_view(response).substr(begin, end - begin), source);
+    if (stamped) response.replace(begin, end - begin, " " + *stamped);
+    return;
+  }
 }
 
 }  // namespace
@@ -278,8 +300,9 @@ void SipStack::SendRequest(const transport::Destination& to, std::string request
   pending_[*id] = PendingRequest{std::move(contact), std::move(on_final)};
 }
 
-void SipStack::Answer(transaction::TransactionId transaction, const sip::Message& request, uint16_t status,
-                      std::string_view reason, std::string_view extra_headers) {
+void SipStack::Answer(transaction::TransactionId transaction, const sip::Message& request,
+                      const transport::Received& received, uint16_t status, std::string_view reason,
+                      std::string_view extra_headers) {
   uint8_t tag_bytes[8];
   RAND_bytes(tag_bytes, sizeof(tag_bytes));
   char to_tag[17];
@@ -291,7 +314,9 @@ void SipStack::Answer(transaction::TransactionId transaction, const sip::Message
     log::Warn("sip: response not built", {{"status", status}});
     return;
   }
-  Status sent = transactions_->Respond(transaction, std::string(response_buffer_.data(), *size));
+  std::string response(response_buffer_.data(), *size);
+  StampTopVia(response, received.source);
+  Status sent = transactions_->Respond(transaction, std::move(response));
   if (!sent.ok()) log::Debug("sip: response not sent", {{"status", status}, {"error", sent.error()}});
 }
 
@@ -300,7 +325,7 @@ void SipStack::OnRequest(const transaction::IncomingRequest& request) {
   if (message.method() == "CANCEL") {
     // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it matched; 481 if none.
     if (request.cancelled_invite != 0) {
-      Answer(request.transaction, message, 200, "OK", "");
+      Answer(request.transaction, message, request.received, 200, "OK", "");
       Status terminated = transactions_->Respond(request.cancelled_invite, 487, "Request Terminated", "");
       if (!terminated.ok()) log::Debug("sip: 487 not sent", {{"error", terminated.error()}});
       ++counters_.requests_answered;
@@ -319,7 +344,8 @@ void SipStack::OnRequest(const transaction::IncomingRequest& request) {
     ++counters_.requests_answered;
   }
   if (message.method() == "ACK") return;  // never answered
-  Answer(request.transaction, message, verdict.status, verdict.reason, verdict.extra_headers);
+  Answer(request.transaction, message, request.received, verdict.status, verdict.reason,
+         verdict.extra_headers);
 }
 
 void SipStack::OnStrayAck(const sip::Message&, const transport::Received&) { ++counters_.stray_acks; }

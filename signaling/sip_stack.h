@@ -76,8 +76,9 @@ class SipStack final : public transaction::TransactionUser, public registration:
  private:
   explicit SipStack(bus::Reactor& reactor);
   Status Start(const config::v1::Signaling& config);
-  void Answer(transaction::TransactionId transaction, const sip::Message& request, uint16_t status,
-              std::string_view reason, std::string_view extra_headers);
+  void Answer(transaction::TransactionId transaction, const sip::Message& request,
+              const transport::Received& received, uint16_t status, std::string_view reason,
+              std::string_view extra_headers);
 
   struct PendingRequest {
     std::string our_contact;

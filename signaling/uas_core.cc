@@ -68,6 +68,24 @@ UasVerdict CheckRequest(const sip::Message& request) {
   if (request.max_forwards() && *request.max_forwards() == 0 && method != "OPTIONS") {
     return {483, "Too Many Hops", ""};
   }
+  // 8.2.3 / 21.4.7: an INVITE's answer carries SDP; a request that does not accept it
+  // cannot be served (RFC 4475 3.3.15).
+  if (method == "INVITE" && request.FindHeader(sip::HeaderId::kAccept) != nullptr) {
+    bool sdp_accepted = false;
+    bool any = false;
+    sip::HeaderValueIterator accepts(request, sip::HeaderId::kAccept);
+    std::string_view range;
+    while (accepts.Next(range)) {
+      std::string media = Trim(range.substr(0, range.find(';')));
+      if (media.empty()) continue;
+      any = true;
+      if (EqualsIgnoreCase(media, "application/sdp") || EqualsIgnoreCase(media, "application/*") ||
+          media == "*/*") {
+        sdp_accepted = true;
+      }
+    }
+    if (any && !sdp_accepted) return {406, "Not Acceptable", "Accept: application/sdp\r\n"};
+  }
   // 8.2.3: a body we cannot understand. The gateway reads SDP only; a content coding
   // other than identity is refused too.
   if (!request.body().empty()) {

@@ -24,7 +24,8 @@ struct UasVerdict {
 // Returns the rejection for a request the UA must refuse, in RFC 3261 8.2 order:
 // unknown method (501), method known but not served here (405), unsupported URI scheme
 // (416), Require with extensions it lacks (420 + Unsupported), Max-Forwards 0 on a
-// non-OPTIONS request (483), a body it cannot read (415 with Accept/Accept-Encoding).
+// non-OPTIONS request (483), an INVITE whose Accept excludes SDP (406), a body it cannot
+// read (415 with Accept/Accept-Encoding).
 UasVerdict CheckRequest(const sip::Message& request);
 
 // The final answer to an acceptable request: OPTIONS 200 with Allow, INVITE 480 (no

@@ -62,6 +62,10 @@ INSTANTIATE_TEST_SUITE_P(
              Request("INVITE", "sip:1@example.com",
                      "Content-Type: application/sdp\r\nContent-Encoding: gzip\r\n", "v=0\r\n"),
              415, "Accept-Encoding: identity"},
+        Case{"AcceptWithoutSdp", Request("INVITE", "sip:1@example.com", "Accept: text/nonsense\r\n"), 406,
+             "Accept: application/sdp"},
+        Case{"AcceptWithWildcard",
+             Request("INVITE", "sip:1@example.com", "Accept: text/plain, application/*\r\n"), 0, ""},
         Case{"Sdp", Request("INVITE", "sip:1@example.com", "Content-Type: application/sdp\r\n", "v=0\r\n"), 0,
              ""}),
     [](const ::testing::TestParamInfo<Case>& param_info) { return std::string(param_info.param.name); });

@@ -203,6 +203,7 @@ RegistrationStatus RegistrationClient::MakeStatus(const Entity& entity) const {
   RegistrationStatus status;
   status.id = entity.config.id;
   status.kind = entity.config.kind;
+  status.aor = entity.config.aor_user + "@" + entity.config.aor_domain;
   status.state = entity.state;
   status.expires_at = entity.expires_at;
   status.granted_expires = entity.granted;

@@ -67,6 +67,7 @@ struct RegistrationClientConfig {
 struct RegistrationStatus {
   std::string id;
   EntityKind kind = EntityKind::kEndpoint;
+  std::string aor;  // "user@domain"
   RegistrationState state = RegistrationState::kUnregistered;
   std::optional<TimePoint> expires_at;  // while registered
   uint32_t granted_expires = 0;         // seconds, from the last 2xx

@@ -89,10 +89,14 @@ Result<std::string> StampVia(std::string_view top_via, const SocketAddress& sour
     }
   }
   if (stamp->add_received && !replaced_received) {
-    edits.push_back(Edit{element_offset + element.size(), 0, ";received=" + stamp->received});
+    // First in the list: when rport is the last parameter both edits share an offset, and
+    // "=<port>" must land before ";received=" (edits at one offset apply in list order,
+    // each inserting in front of the previous one).
+    edits.insert(edits.begin(), Edit{element_offset + element.size(), 0, ";received=" + stamp->received});
   }
   std::string out(top_via);
-  std::sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.offset > b.offset; });
+  std::stable_sort(edits.begin(), edits.end(),
+                   [](const Edit& a, const Edit& b) { return a.offset > b.offset; });
   for (const Edit& edit : edits) out.replace(edit.offset, edit.length, edit.text);
   return out;
 }

@@ -40,6 +40,9 @@ const StampCase kStampCases[] = {
     {"Rfc3581Example", "SIP/2.0/UDP 10.1.1.1:4540;rport;branch=z9hG4bKkjshdyff", "192.0.2.1", 9988, true,
      "192.0.2.1", true, 9988,
      "SIP/2.0/UDP 10.1.1.1:4540;rport=9988;branch=z9hG4bKkjshdyff;received=192.0.2.1"},
+    // rport as the last parameter (RFC 4475 mpart01): both edits fall at its end.
+    {"RportLast", "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;rport", "127.0.0.1", 34675, true, "127.0.0.1",
+     true, 34675, "SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK1;rport=34675;received=127.0.0.1"},
     {"RportAlreadyValued", "SIP/2.0/UDP 10.1.1.1:4540;rport=1234;branch=z9hG4bK1", "192.0.2.1", 9988, true,
      "192.0.2.1", false, 0, "SIP/2.0/UDP 10.1.1.1:4540;rport=1234;branch=z9hG4bK1;received=192.0.2.1"},
     {"StaleReceivedReplaced", "SIP/2.0/UDP 10.1.1.1;received=198.51.100.9;rport;branch=z9hG4bK1", "192.0.2.1",
