@@ -19,7 +19,24 @@ def binary(name):
     return os.path.join(BIN_DIR, name)
 
 
-def config_text(runtime_dir, media_processes=2, fxs=8, heartbeat_ms=500, extra=""):
+def free_port():
+    """A port free for UDP and TCP on 127.0.0.1 now, so parallel gateways never share one."""
+    import socket
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                try:
+                    t.bind(("127.0.0.1", port))
+                    return port
+                except OSError:
+                    continue
+    raise RuntimeError("no free port")
+
+
+def config_text(runtime_dir, media_processes=2, fxs=8, heartbeat_ms=500, extra="", sip_port=None):
+    sip_port = sip_port or free_port()
     return f"""
 gateway:
   name: itest
@@ -29,6 +46,8 @@ runtime:
 bus:
   heartbeat_interval_ms: {heartbeat_ms}
   heartbeat_miss_limit: 3
+signaling:
+  sip_port: {sip_port}
 media:
   process_count: {media_processes}
   backend: kernel_sockets
