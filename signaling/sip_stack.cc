@@ -226,6 +226,10 @@ Status SipStack::Start(const config::v1::Signaling& config) {
       if (!local) return Error{"signaling.listen_address '" + config.listen_address() + "' is not numeric"};
       transport::UdpConfig udp;
       udp.local_addresses.push_back(*local);
+      // Registration bursts and answers of thousands of accounts arrive faster than one
+      // loop turn: a large receive buffer (capped by net.core.rmem_max) rather than drops
+      // and retransmission waves.
+      udp.socket_receive_buffer_bytes = 4 * 1024 * 1024;
       auto created = transport::UdpTransport::Create(udp, *poller_, on_received);
       if (!created) return Error{"UDP " + local->ToString() + ": " + created.error()};
       transports_.udp = std::move(*created);

@@ -270,3 +270,67 @@ TEST_F(BusTest, GarbageIsCountedNotFatal) {
 
 }  // namespace
 }  // namespace linegate::bus
+
+namespace linegate::bus {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ReactorTimers, FireInDueOrderAndCancel) {
+  ManualClock clock;
+  Reactor reactor(clock);
+  std::vector<int> fired;
+  reactor.AddTimer(30ms, [&] { fired.push_back(3); });
+  reactor.AddTimer(10ms, [&] { fired.push_back(1); });
+  const auto cancelled = reactor.AddTimer(20ms, [&] { fired.push_back(2); });
+  reactor.CancelTimer(cancelled);
+  reactor.CancelTimer(cancelled);  // harmless twice
+  clock.Advance(30ms);
+  reactor.RunOnce(Duration::zero());
+  EXPECT_EQ(fired, (std::vector<int>{1, 3}));
+}
+
+TEST(ReactorTimers, PeriodicKeepsPhaseAndSkipsMissedBeatsAfterAStall) {
+  ManualClock clock;
+  Reactor reactor(clock);
+  int beats = 0;
+  reactor.AddPeriodic(10ms, [&] { ++beats; });
+  clock.Advance(10ms);
+  reactor.RunOnce(Duration::zero());
+  EXPECT_EQ(beats, 1);
+  clock.Advance(95ms);  // a stall of many intervals
+  reactor.RunOnce(Duration::zero());
+  EXPECT_EQ(beats, 2) << "missed beats are not fired back to back";
+  clock.Advance(10ms);
+  reactor.RunOnce(Duration::zero());
+  EXPECT_EQ(beats, 3);
+}
+
+TEST(ReactorTimers, ZeroDelayTimerScheduledByACallbackWaitsForTheNextTurn) {
+  ManualClock clock;
+  Reactor reactor(clock);
+  int chain = 0;
+  std::function<void()> again = [&] {
+    ++chain;
+    reactor.AddTimer(Duration::zero(), again);
+  };
+  reactor.AddTimer(Duration::zero(), again);
+  reactor.RunOnce(Duration::zero());
+  EXPECT_EQ(chain, 1);
+  reactor.RunOnce(Duration::zero());
+  EXPECT_EQ(chain, 2);
+}
+
+TEST(ReactorTimers, ManyTimersOnlyDueOnesAreTouched) {
+  ManualClock clock;
+  Reactor reactor(clock);
+  int fired = 0;
+  for (int i = 0; i < 20000; ++i) reactor.AddTimer(std::chrono::seconds(60 + i % 600), [&] { ++fired; });
+  reactor.AddTimer(1ms, [&] { ++fired; });
+  clock.Advance(1ms);
+  EXPECT_EQ(reactor.RunOnce(Duration::zero()), 1);
+  EXPECT_EQ(fired, 1);
+}
+
+}  // namespace
+}  // namespace linegate::bus

@@ -23,38 +23,54 @@ void Reactor::RemoveFd(int fd) {
 }
 
 Reactor::TimerId Reactor::AddTimer(Duration delay, Callback callback) {
-  TimerId id = next_timer_id_++;
-  timers_.emplace(id, Timer{clock_.Now() + delay, Duration::zero(), std::move(callback)});
+  const TimerId id = next_timer_id_++;
+  const TimePoint due = clock_.Now() + delay;
+  timers_.emplace(std::make_pair(due, id), Timer{Duration::zero(), std::move(callback)});
+  due_of_.emplace(id, due);
   return id;
 }
 
 Reactor::TimerId Reactor::AddPeriodic(Duration interval, Callback callback) {
-  TimerId id = next_timer_id_++;
-  timers_.emplace(id, Timer{clock_.Now() + interval, interval, std::move(callback)});
+  const TimerId id = next_timer_id_++;
+  const TimePoint due = clock_.Now() + interval;
+  timers_.emplace(std::make_pair(due, id), Timer{interval, std::move(callback)});
+  due_of_.emplace(id, due);
   return id;
 }
 
-void Reactor::CancelTimer(TimerId id) { timers_.erase(id); }
+void Reactor::CancelTimer(TimerId id) {
+  auto it = due_of_.find(id);
+  if (it == due_of_.end()) return;
+  timers_.erase(std::make_pair(it->second, id));
+  due_of_.erase(it);
+}
 
 int Reactor::RunDueTimers() {
   int ran = 0;
   const TimePoint now = clock_.Now();
-  // Collect first: callbacks may add or cancel timers.
-  std::vector<TimerId> due;
-  for (const auto& [id, timer] : timers_) {
-    if (timer.due <= now) due.push_back(id);
-  }
-  for (TimerId id : due) {
-    auto it = timers_.find(id);
-    if (it == timers_.end()) continue;  // cancelled by an earlier callback
-    Callback callback = it->second.callback;
-    if (it->second.interval > Duration::zero()) {
-      // Keep the phase, but never schedule into the past after a long stall.
-      it->second.due = std::max(it->second.due + it->second.interval, now);
+  // Only timers due before this turn began: one that a callback schedules for "now"
+  // waits for the next turn, so a zero-delay chain cannot starve the sockets.
+  const TimerId last_id = next_timer_id_;
+  while (!timers_.empty()) {
+    auto it = timers_.begin();
+    const auto [due, id] = it->first;
+    if (due > now) break;
+    if (id >= last_id) break;
+    Timer timer = std::move(it->second);
+    timers_.erase(it);
+    if (timer.interval > Duration::zero()) {
+      // Keep the phase; after a stall longer than the interval, skip the missed beats
+      // rather than firing them back to back (and never due again in this turn).
+      TimePoint next = due + timer.interval;
+      if (next <= now) next = now + timer.interval;
+      Callback callback = timer.callback;
+      timers_.emplace(std::make_pair(next, id), std::move(timer));
+      due_of_[id] = next;
+      callback();
     } else {
-      timers_.erase(it);
+      due_of_.erase(id);
+      timer.callback();
     }
-    callback();
     ++ran;
   }
   return ran;
@@ -62,9 +78,8 @@ int Reactor::RunDueTimers() {
 
 int Reactor::RunOnce(Duration max_wait) {
   Duration wait = max_wait;
-  const TimePoint now = clock_.Now();
-  for (const auto& [id, timer] : timers_) {
-    wait = std::min(wait, std::max(Duration::zero(), timer.due - now));
+  if (!timers_.empty()) {
+    wait = std::min(wait, std::max(Duration::zero(), timers_.begin()->first.first - clock_.Now()));
   }
   std::vector<zmq::pollitem_t> items;
   items.reserve(watches_.size());

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -55,16 +57,20 @@ class Reactor final : public Scheduler {
     Callback on_readable;
   };
   struct Timer {
-    TimePoint due;
     Duration interval;  // zero for one-shot
     Callback callback;
   };
+  // Ordered by due time (then by id, i.e. scheduling order), so the next deadline is the
+  // first entry and a turn touches only the timers that are due: a signaling process
+  // holds two timers per registration, tens of thousands in all.
+  using TimerQueue = std::map<std::pair<TimePoint, TimerId>, Timer>;
 
   int RunDueTimers();
 
   const Clock& clock_;
   std::vector<Watch> watches_;
-  std::map<TimerId, Timer> timers_;
+  TimerQueue timers_;
+  std::unordered_map<TimerId, TimePoint> due_of_;  // for Cancel
   TimerId next_timer_id_ = 1;
   bool stopped_ = false;
 };

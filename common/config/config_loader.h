@@ -13,7 +13,7 @@ namespace linegate::config {
 
 // Files larger than this are rejected before parsing: a real configuration is a few KiB,
 // and the cap bounds the work an accidental or hostile input can cause.
-inline constexpr size_t kMaxConfigBytes = 1024 * 1024;
+inline constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;  // 10,000 accounts take ~1.5 MiB
 
 // Reads and loads a configuration file. On success the config is complete: every
 // default applied, derived values filled, cross-field rules checked. On failure the

@@ -168,7 +168,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"StrayCommaBeforeSection", ",gateway:\n\" name: gw\n",
                   "x.yaml:1:1: unexpected \",\" where a YAML value should start"},
         ErrorCase{"TooLarge", std::string(kMaxConfigBytes + 1, '#'),
-                  "x.yaml: file is larger than 1048576 bytes"},
+                  "x.yaml: file is larger than 16777216 bytes"},
         // Rules across fields, reported where the operator wrote the field, or the
         // nearest section they wrote, or 1:1.
         ErrorCase{"EmptyFile", "", "x.yaml:1:1: tdm.cards: at least one card is required"},
@@ -522,7 +522,7 @@ TEST(LoaderFiles, TooLarge) {
   const Result<v1::Config> result = LoadFile(path.string());
   std::filesystem::remove(path);
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error(), path.string() + ": file is larger than 1048576 bytes");
+  EXPECT_EQ(result.error(), path.string() + ": file is larger than 16777216 bytes");
 }
 
 // Every invalid sample in the data folder (also fuzz seeds) fails with a located message.

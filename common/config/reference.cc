@@ -47,7 +47,7 @@ constexpr std::string_view kRules = R"(```
 
 ## How the file is read
 
-- The file is one YAML document, a mapping of the sections below, at most 1 MiB.
+- The file is one YAML document, a mapping of the sections below, at most 16 MiB.
 - Keys are the field names in the tables, in snake_case. An unknown key or a key written
   twice in the same mapping is an error.
 - A section may be left out, or written with nothing under it (`media:`); its fields then

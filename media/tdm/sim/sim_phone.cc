@@ -1,0 +1,308 @@
+#include "media/tdm/sim/sim_phone.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace linegate::media::tdm::sim {
+
+Status ValidateSimPhoneConfig(const SimPhoneConfig& c) {
+  if (c.flash_ms < kMinFlashMs || c.flash_ms > kMaxFlashMs) {
+    return Error{fmt::format("phone: flash_ms {} out of range {}..{}", c.flash_ms, kMinFlashMs, kMaxFlashMs)};
+  }
+  // At least 20 ms: with frames of up to 10 ms, at most one hook change per frame.
+  if (c.pulse_break_ms < 20 || c.pulse_break_ms > 200 || c.pulse_make_ms < 20 || c.pulse_make_ms > 200) {
+    return Error{"phone: pulse_break_ms and pulse_make_ms must be 20..200"};
+  }
+  if (c.inter_digit_ms < 300 || c.inter_digit_ms > 10000) {
+    return Error{fmt::format("phone: inter_digit_ms {} out of range 300..10000", c.inter_digit_ms)};
+  }
+  if (c.record_buffer_ms < 100 || c.record_buffer_ms > 60000) {
+    return Error{"phone: record_buffer_ms must be 100..60000"};
+  }
+  if (c.max_record_ms == 0 || c.max_record_ms > 3600000)
+    return Error{"phone: max_record_ms must be 1..3600000"};
+  return Status::Ok();
+}
+
+// ---- Ringer -----------------------------------------------------------------------------
+
+void Ringer::Observe(bool voltage, TimePoint now) {
+  if (voltage == ringing_) return;
+  if (started_) {
+    if (count_ < kCapacity) {
+      segments_[count_++] = RingSegment{ringing_, segment_start_, now - segment_start_};
+    } else {
+      ++dropped_;
+    }
+  }
+  ringing_ = voltage;
+  if (voltage) ++rings_;
+  started_ = true;
+  segment_start_ = now;
+}
+
+void Ringer::Clear() { *this = Ringer(); }
+
+// ---- SimPhone ---------------------------------------------------------------------------
+
+std::string_view SimPhone::HookStateName(HookState state) {
+  switch (state) {
+    case HookState::kOnHook:
+      return "on-hook";
+    case HookState::kOffHook:
+      return "off-hook";
+    case HookState::kFlash:
+      return "flash";
+    case HookState::kPulseBreak:
+      return "pulse-break";
+    case HookState::kPulseMake:
+      return "pulse-make";
+    case HookState::kInterDigit:
+      return "inter-digit";
+  }
+  return "?";
+}
+
+std::string_view SimPhone::RingStateName(RingState state) {
+  switch (state) {
+    case RingState::kIdle:
+      return "idle";
+    case RingState::kRinging:
+      return "ringing";
+    case RingState::kSilentInterval:
+      return "silent-interval";
+  }
+  return "?";
+}
+
+SimPhone::SimPhone(const Clock& clock, const SimPhoneConfig& config)
+    : clock_(clock), config_(config), dtmf_(config.dtmf), recorder_(MsToSamples(config.record_buffer_ms)) {
+  const Status valid = ValidateSimPhoneConfig(config);
+  if (!valid.ok()) {
+    // An impossible state: SimCard::Create validates configurations first.
+    std::fprintf(stderr, "SimPhone: invalid configuration: %s\n", valid.error().c_str());
+    std::abort();
+  }
+}
+
+bool SimPhone::loop_closed() const {
+  return hook_ == HookState::kOffHook || hook_ == HookState::kPulseMake || hook_ == HookState::kInterDigit;
+}
+
+bool SimPhone::dialling() const { return !dtmf_.idle() || pulse_count_ > 0 || pulses_left_ > 0; }
+
+SimPhone::RingState SimPhone::ring_state() const {
+  if (!ring_timer_.active()) return RingState::kIdle;
+  return ring_timer_.on() ? RingState::kRinging : RingState::kSilentInterval;
+}
+
+void SimPhone::Emit(LineEventType type) { events_.Push(LineEvent{type, Polarity::kNormal, clock_.Now()}); }
+
+void SimPhone::SetHook(HookState next, uint32_t duration_ms) {
+  const bool was_closed = loop_closed();
+  hook_ = next;
+  hook_remaining_ = MsToSamples(duration_ms);
+  const bool closed = loop_closed();
+  if (closed != was_closed) Emit(closed ? LineEventType::kOffHook : LineEventType::kOnHook);
+}
+
+Status SimPhone::OffHook() {
+  if (hook_ != HookState::kOnHook)
+    return Error{fmt::format("phone is {}, not on-hook", HookStateName(hook_))};
+  SetHook(HookState::kOffHook, 0);
+  // Ring trip: the port stops ringing as soon as the loop closes.
+  ring_timer_.Stop();
+  return Status::Ok();
+}
+
+Status SimPhone::OnHook() {
+  if (hook_ == HookState::kOnHook) return Error{"phone is on-hook already"};
+  // Hanging up abandons whatever was being dialled.
+  pulse_count_ = 0;
+  pulses_left_ = 0;
+  dtmf_.Clear();
+  SetHook(HookState::kOnHook, 0);
+  return Status::Ok();
+}
+
+Status SimPhone::Flash(std::optional<uint32_t> ms) {
+  const uint32_t length = ms.value_or(config_.flash_ms);
+  if (length < kMinFlashMs || length > kMaxFlashMs) {
+    return Error{fmt::format("flash of {} ms out of range {}..{} ms", length, kMinFlashMs, kMaxFlashMs)};
+  }
+  if (hook_ != HookState::kOffHook)
+    return Error{fmt::format("cannot flash: phone is {}", HookStateName(hook_))};
+  if (!dtmf_.idle()) return Error{"cannot flash while DTMF digits are playing"};
+  SetHook(HookState::kFlash, length);
+  return Status::Ok();
+}
+
+Status SimPhone::DialDtmf(std::string_view digits) {
+  if (digits.empty()) return Error{"no digits to dial"};
+  if (hook_ != HookState::kOffHook)
+    return Error{fmt::format("cannot dial: phone is {}", HookStateName(hook_))};
+  for (const char c : digits) {
+    if (!dsp::DtmfDigitFrequencies(c)) return Error{fmt::format("'{}' is not a DTMF digit (0-9 * # A-D)", c)};
+  }
+  if (!dtmf_.Queue(digits)) return Error{"too many DTMF digits queued"};
+  return Status::Ok();
+}
+
+Status SimPhone::DialPulse(std::string_view digits) {
+  if (digits.empty()) return Error{"no digits to dial"};
+  if (hook_ != HookState::kOffHook) {
+    return Error{fmt::format("cannot pulse dial: phone is {}", HookStateName(hook_))};
+  }
+  if (!dtmf_.idle()) return Error{"cannot pulse dial while DTMF digits are playing"};
+  if (digits.size() > kPulseDigitCapacity) {
+    return Error{fmt::format("at most {} pulse digits at a time", kPulseDigitCapacity)};
+  }
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return Error{fmt::format("'{}' cannot be pulse dialled (0-9 only)", c)};
+  }
+  pulse_head_ = 0;
+  pulse_count_ = 0;
+  for (const char c : digits) pulse_digits_[pulse_count_++] = static_cast<uint8_t>(c == '0' ? 10 : c - '0');
+  StartNextPulseDigit();
+  return Status::Ok();
+}
+
+bool SimPhone::StartNextPulseDigit() {
+  if (pulse_count_ == 0) return false;
+  pulses_left_ = pulse_digits_[pulse_head_];
+  pulse_head_ = (pulse_head_ + 1) % kPulseDigitCapacity;
+  --pulse_count_;
+  SetHook(HookState::kPulseBreak, config_.pulse_break_ms);
+  return true;
+}
+
+void SimPhone::AdvanceHook() {
+  if (hook_remaining_ > 0) return;
+  switch (hook_) {
+    case HookState::kOnHook:
+    case HookState::kOffHook:
+      return;
+    case HookState::kFlash:
+      SetHook(HookState::kOffHook, 0);
+      return;
+    case HookState::kPulseBreak:
+      --pulses_left_;
+      if (pulses_left_ > 0) {
+        SetHook(HookState::kPulseMake, config_.pulse_make_ms);
+      } else if (pulse_count_ > 0) {
+        SetHook(HookState::kInterDigit, config_.inter_digit_ms);
+      } else {
+        SetHook(HookState::kOffHook, 0);  // the last digit: nothing to pause for
+      }
+      return;
+    case HookState::kPulseMake:
+      SetHook(HookState::kPulseBreak, config_.pulse_break_ms);
+      return;
+    case HookState::kInterDigit:
+      if (!StartNextPulseDigit()) SetHook(HookState::kOffHook, 0);
+      return;
+  }
+}
+
+Status SimPhone::PlayTone(double frequency_hz, double level_dbm0) {
+  return player_.PlayTone(frequency_hz, level_dbm0);
+}
+
+Status SimPhone::PlayWavFile(const std::string& path) {
+  Result<std::vector<int16_t>> samples = ReadWavFile(path);
+  if (!samples.ok()) return Error{samples.error()};
+  player_.PlayWav(std::move(samples).value(), path);
+  return Status::Ok();
+}
+
+void SimPhone::PlayWav(std::vector<int16_t> samples, std::string name) {
+  player_.PlayWav(std::move(samples), std::move(name));
+}
+
+Status SimPhone::StartRecording(const std::string& path, uint32_t max_ms) {
+  if (max_ms == 0 || max_ms > config_.max_record_ms) {
+    return Error{fmt::format("recording length {} ms out of range 1..{} ms", max_ms, config_.max_record_ms)};
+  }
+  return recorder_.Start(path, MsToSamples(max_ms));
+}
+
+Status SimPhone::StopRecording() { return recorder_.Stop(); }
+
+Result<ListenReport> SimPhone::Listen(uint32_t window_ms) { return monitor_.Listen(window_ms); }
+
+CommandResult SimPhone::Apply(const LineCommand& command) {
+  switch (command.type) {
+    case LineCommandType::kRingStart:
+      // Ringing a phone that is off-hook would trip at once; the gateway should not.
+      if (hook_ != HookState::kOnHook || !ring_timer_.Start(command.cadence)) {
+        ++commands_refused_;
+        return CommandResult::kInvalid;
+      }
+      return CommandResult::kOk;
+    case LineCommandType::kRingStop:
+      ring_timer_.Stop();
+      return CommandResult::kOk;
+    case LineCommandType::kSetPolarity:
+      if (command.polarity != polarity_) {
+        polarity_ = command.polarity;
+        ++polarity_reversals_;
+      }
+      return CommandResult::kOk;
+    case LineCommandType::kMessageWaiting:
+      message_waiting_ = command.on;
+      return CommandResult::kOk;
+    case LineCommandType::kSeize:
+    case LineCommandType::kRelease:
+      ++commands_refused_;
+      return CommandResult::kNotApplicable;
+  }
+  ++commands_refused_;
+  return CommandResult::kInvalid;
+}
+
+void SimPhone::Tick(std::span<const int16_t> to_line, std::span<int16_t> from_line) {
+  const auto samples = static_cast<uint32_t>(from_line.size());
+  // Changes that fell due during the previous frame take effect at this frame's start.
+  AdvanceHook();
+  if (loop_closed() && ring_timer_.active()) ring_timer_.Stop();  // ring trip
+  const bool voltage = ring_timer_.on();
+  if (voltage != ringer_.ringing()) ringer_.Observe(voltage, clock_.Now());
+
+  std::array<char, 4> started;
+  if (loop_closed()) {
+    monitor_.Process(to_line, started);
+    recorder_.Push(to_line);
+    dtmf_.Generate(from_line);
+    player_.Mix(from_line);
+  } else {
+    // An open loop carries no audio either way: the phone hears, and sends, silence.
+    std::fill(from_line.begin(), from_line.end(), int16_t{0});
+    monitor_.Process(from_line, started);
+    recorder_.Push(from_line);
+  }
+
+  hook_remaining_ -= std::min(hook_remaining_, samples);
+  ring_timer_.Advance(samples);
+}
+
+std::string SimPhone::Describe() const {
+  std::string text =
+      fmt::format("fxs phone: hook {}, ring {} ({} rings seen), polarity {}, mwi {}, playing {}",
+                  HookStateName(hook_), RingStateName(ring_state()), ringer_.rings(), PolarityName(polarity_),
+                  message_waiting_ ? "on" : "off", player_.Describe());
+  if (dialling()) text += ", dialling";
+  if (recorder_.state() != AudioRecorder::State::kIdle) {
+    text += fmt::format(", recording {} ({:.1f} s)", recorder_.path(), recorder_.samples_captured() / 8000.0);
+  } else if (!recorder_.last_result().empty()) {
+    text += ", last recording: " + recorder_.last_result();
+  }
+  const std::string_view digits = monitor_.pending_digits();
+  if (!digits.empty()) text += fmt::format(", DTMF heard {}", digits);
+  return text;
+}
+
+}  // namespace linegate::media::tdm::sim
