@@ -35,7 +35,10 @@ def free_port():
     raise RuntimeError("no free port")
 
 
-def config_text(runtime_dir, media_processes=2, fxs=8, heartbeat_ms=500, extra="", sip_port=None):
+def config_text(runtime_dir, media_processes=2, fxs=8, heartbeat_ms=500, extra="", sip_port=None,
+                signaling_extra=""):
+    """A gateway on a private runtime directory and its own SIP port. extra: more top-level
+    sections; signaling_extra: more lines (indented) of the signaling section."""
     sip_port = sip_port or free_port()
     return f"""
 gateway:
@@ -47,8 +50,9 @@ bus:
   heartbeat_interval_ms: {heartbeat_ms}
   heartbeat_miss_limit: 3
 signaling:
+  listen_address: 127.0.0.1
   sip_port: {sip_port}
-media:
+{signaling_extra}media:
   process_count: {media_processes}
   backend: kernel_sockets
 tdm:

@@ -195,11 +195,8 @@ class TortureUdpTest(unittest.TestCase):
         cls.runtime_dir = os.path.join(cls.dir, "run")
         cls.config = os.path.join(cls.dir, "gateway.yaml")
         with open(cls.config, "w") as f:
-            f.write(config_text(cls.runtime_dir, media_processes=1, fxs=2, extra=f"""
-signaling:
-  listen_address: 127.0.0.1
-  sip_port: {SIP_PORT}
-  timers:
+            f.write(config_text(cls.runtime_dir, media_processes=1, fxs=2, sip_port=SIP_PORT,
+                                signaling_extra=f"""  timers:
     t1_ms: {T1_MS}
     t4_ms: 500
 """))
