@@ -22,14 +22,21 @@ ParseStatus TakeGenValue(Scanner& s, std::string_view& value, const char* reason
     if (!s.TakeQuotedString(value)) return ParseStatus::Fail(kReasonUnterminatedQuote);
     return ParseStatus::Ok();
   }
+  // One scan that also notes whether the value is a plain token (the usual case, as
+  // for branch and tag), so only the rare others are classified as hosts.
   const char* start = s.pos();
-  while (!s.AtEnd() &&
-         (IsChar(s.Peek(), kTokenChar) || s.Peek() == ':' || s.Peek() == '[' || s.Peek() == ']')) {
+  bool all_token = true;
+  while (!s.AtEnd()) {
+    const char c = s.Peek();
+    if (!IsChar(c, kTokenChar)) {
+      if (c != ':' && c != '[' && c != ']') break;
+      all_token = false;
+    }
     s.Advance();
   }
   value = std::string_view(start, static_cast<size_t>(s.pos() - start));
   if (value.empty()) return ParseStatus::Fail(reason);
-  if (!AllTokenChars(value) && ClassifyHost(value) == HostKind::kNone && !IsIpv6Address(value)) {
+  if (!all_token && ClassifyHost(value) == HostKind::kNone && !IsIpv6Address(value)) {
     return ParseStatus::Fail(reason);
   }
   return ParseStatus::Ok();
@@ -90,7 +97,11 @@ bool OneOf(std::string_view text, std::string_view names) {
 
 }  // namespace
 
-ParseStatus ParseNameAddr(std::string_view value, NameAddr& out) {
+namespace {
+// ParseNameAddr, also showing every header parameter to visit (ParseContact reads
+// expires and q there instead of walking the parameters a second time).
+template <typename Visit>
+ParseStatus ParseNameAddrWith(std::string_view value, NameAddr& out, Visit&& visit) {
   out = NameAddr{};
   const auto malformed = ParseStatus::Fail(kReasonMalformedNameAddr);
   Scanner s(value);
@@ -131,13 +142,19 @@ ParseStatus ParseNameAddr(std::string_view value, NameAddr& out) {
     if (uri_text.find('?') != std::string_view::npos) return malformed;
     if (!ParseUri(uri_text, out.uri)) return malformed;
   }
-  return ParseParams(s, out.params, kReasonMalformedNameAddr, [&out](const Param& param) {
+  return ParseParams(s, out.params, kReasonMalformedNameAddr, [&out, &visit](const Param& param) {
     if (EqualsIgnoreCase(param.name, "tag")) {
       if (!AllTokenChars(param.value)) return false;
       out.tag = param.value;
     }
+    visit(param);
     return true;
   });
+}
+}  // namespace
+
+ParseStatus ParseNameAddr(std::string_view value, NameAddr& out) {
+  return ParseNameAddrWith(value, out, [](const Param&) {});
 }
 
 namespace {
@@ -280,24 +297,36 @@ ParseStatus ParseContact(std::string_view element, Contact& out) {
     out.wildcard = true;
     return ParseStatus::Ok();
   }
-  if (auto status = ParseNameAddr(element, out.address); !status) {
-    return status.reason() == kReasonUnterminatedQuote ? status : ParseStatus::Fail(kReasonMalformedContact);
-  }
-  ParamIterator it(out.address.params);
-  Param param;
-  while (it.Next(param)) {
+  // expires and q are read while the name-addr parameters are validated, in the same
+  // order; a bad value only counts once the name-addr as a whole parsed, so that an
+  // unterminated quote later on keeps its own reason.
+  bool bad_param = false;
+  const auto status = ParseNameAddrWith(element, out.address, [&out, &bad_param](const Param& param) {
+    if (bad_param) return;
     if (EqualsIgnoreCase(param.name, "expires")) {
       uint64_t seconds = 0;
       if (!ParseDecimalSaturating(param.value, kMaxUint32, seconds)) {
-        return ParseStatus::Fail(kReasonMalformedContact);
+        bad_param = true;
+        return;
       }
       out.has_expires = true;
       out.expires = static_cast<uint32_t>(seconds);
     } else if (EqualsIgnoreCase(param.name, "q")) {
-      if (!IsQValue(param.value)) return ParseStatus::Fail(kReasonMalformedContact);
+      if (!IsQValue(param.value)) {
+        bad_param = true;
+        return;
+      }
       out.q = param.value;
     }
+  });
+  if (!status) {
+    // As before the merge, a name-addr that fails leaves no expires or q behind.
+    out.has_expires = false;
+    out.expires = 0;
+    out.q = {};
+    return status.reason() == kReasonUnterminatedQuote ? status : ParseStatus::Fail(kReasonMalformedContact);
   }
+  if (bad_param) return ParseStatus::Fail(kReasonMalformedContact);
   return ParseStatus::Ok();
 }
 

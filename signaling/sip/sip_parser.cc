@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "signaling/sip/sip_message.h"
@@ -79,24 +80,98 @@ constexpr bool HeaderTableInOrder() {
 }
 static_assert(HeaderTableInOrder());
 
-// kFirstLetterIndex[c - 'a'] is the first entry of kHeaderNames starting with c
-// (case-insensitively); the table is grouped by first letter, checked below.
-constexpr std::array<size_t, 27> BuildFirstLetterIndex() {
-  std::array<size_t, 27> index{};
-  size_t entry = 0;
-  for (size_t letter = 0; letter < 26; ++letter) {
-    index[letter] = entry;
-    while (entry < std::size(kHeaderNames) &&
-           static_cast<size_t>(ToLowerAscii(kHeaderNames[entry].name[0]) - 'a') == letter) {
-      ++entry;
+// Full names are found through a perfect hash: one table probe and one comparison
+// instead of a walk over the names sharing a first letter. The hash mixes the length
+// with the first, middle and last octets (case folded by | 0x20, which is enough for
+// hashing: the comparison afterwards is exact); the multipliers were picked so that
+// the 54 names land in distinct slots, which the static_assert below re-checks.
+constexpr size_t kHashSlots = 256;
+constexpr size_t HeaderNameHash(std::string_view name) {
+  const auto fold = [](char c) { return static_cast<size_t>(static_cast<unsigned char>(c) | 0x20); };
+  return (fold(name[0]) + 4 * fold(name[name.size() - 1]) + 23 * fold(name[name.size() / 2]) + name.size()) &
+         (kHashSlots - 1);
+}
+
+// kHashTable[hash] is 1 + the index in kHeaderNames of the name with that hash, 0 for none.
+constexpr std::array<uint8_t, kHashSlots> BuildHashTable() {
+  std::array<uint8_t, kHashSlots> table{};
+  for (size_t i = 0; i < std::size(kHeaderNames); ++i) {
+    table[HeaderNameHash(kHeaderNames[i].name)] = static_cast<uint8_t>(i + 1);
+  }
+  return table;
+}
+constexpr std::array<uint8_t, kHashSlots> kHashTable = BuildHashTable();
+
+constexpr bool HashIsPerfect() {
+  for (size_t i = 0; i < std::size(kHeaderNames); ++i) {
+    if (kHashTable[HeaderNameHash(kHeaderNames[i].name)] != i + 1) return false;
+  }
+  return true;
+}
+static_assert(HashIsPerfect(), "two header names share a hash slot: pick other multipliers");
+
+// Each name in lower case and, per octet, the bit a case-insensitive match may differ
+// in: 0x20 for letters, 0 for '-'. (octet | fold) == lower then holds exactly for both
+// cases of a letter and for '-' itself, so whole words compare at once. The arrays are
+// padded to a multiple of 8 with zeros.
+constexpr size_t kMaxHeaderNameSize = 24;
+struct FoldedName {
+  std::array<char, kMaxHeaderNameSize> lower{};
+  std::array<char, kMaxHeaderNameSize> fold{};
+};
+constexpr bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool NamesFoldable() {
+  for (const NameEntry& entry : kHeaderNames) {
+    if (entry.name.size() < 2 || entry.name.size() > kMaxHeaderNameSize) return false;
+    for (char c : entry.name) {
+      if (!IsAlpha(c) && c != '-') return false;
     }
   }
-  index[26] = entry;
-  return index;
+  return true;
 }
-constexpr std::array<size_t, 27> kFirstLetterIndex = BuildFirstLetterIndex();
-static_assert(kFirstLetterIndex[26] == std::size(kHeaderNames),
-              "kHeaderNames must be grouped by first letter");
+static_assert(NamesFoldable(), "header names must be letters and '-' for the folded compare");
+constexpr std::array<FoldedName, std::size(kHeaderNames)> BuildFoldedNames() {
+  std::array<FoldedName, std::size(kHeaderNames)> names{};
+  for (size_t i = 0; i < std::size(kHeaderNames); ++i) {
+    for (size_t j = 0; j < kHeaderNames[i].name.size(); ++j) {
+      const char c = kHeaderNames[i].name[j];
+      names[i].lower[j] = ToLowerAscii(c);
+      names[i].fold[j] = IsAlpha(c) ? 0x20 : 0;
+    }
+  }
+  return names;
+}
+constexpr std::array<FoldedName, std::size(kHeaderNames)> kFoldedNames = BuildFoldedNames();
+
+template <typename Word>
+bool FoldedWordEquals(const char* name, const FoldedName& folded, size_t offset) {
+  Word in;
+  Word fold;
+  Word lower;
+  std::memcpy(&in, name + offset, sizeof(Word));
+  std::memcpy(&fold, folded.fold.data() + offset, sizeof(Word));
+  std::memcpy(&lower, folded.lower.data() + offset, sizeof(Word));
+  return (in | fold) == lower;
+}
+
+// name.size() is the size of the folded name, at least 2. Words never read past the
+// name: the last word of a name of 8 or more octets overlaps the previous one, as do
+// the two words of a name of 4 to 7 octets.
+bool EqualsFolded(std::string_view name, const FoldedName& folded) {
+  const char* p = name.data();
+  const size_t n = name.size();
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (!FoldedWordEquals<uint64_t>(p, folded, i)) return false;
+    }
+    return FoldedWordEquals<uint64_t>(p, folded, n - 8);
+  }
+  if (n >= 4) return FoldedWordEquals<uint32_t>(p, folded, 0) && FoldedWordEquals<uint32_t>(p, folded, n - 4);
+  for (size_t i = 0; i < n; ++i) {
+    if (static_cast<char>(p[i] | folded.fold[i]) != folded.lower[i]) return false;
+  }
+  return true;
+}
 
 constexpr std::array<HeaderId, 26> BuildCompactTable() {
   std::array<HeaderId, 26> table{};
@@ -163,6 +238,30 @@ bool CheckVersion(std::string_view version, bool& supported) {
   return true;
 }
 
+// The first CR or LF in [p, end), or end. Header sections are scanned once, eight
+// octets at a time (SWAR, no SIMD intrinsics): in a word x, (x - 0x0E..0E) & ~x &
+// 0x80..80 flags every octet below 0x0E. Borrows only run toward higher octets, so
+// the lowest flag is exact and a later one may be a false 0x0E; each flagged octet is
+// read back, and flags for HTAB and other controls are skipped.
+const char* FindCrOrLf(const char* p, const char* end) {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr uint64_t kOnes = 0x0101010101010101;
+    constexpr uint64_t kHighBits = kOnes * 0x80;
+    constexpr uint64_t kBelow = kOnes * 0x0E;
+    while (end - p >= 8) {
+      uint64_t word;
+      std::memcpy(&word, p, sizeof(word));
+      for (uint64_t flags = (word - kBelow) & ~word & kHighBits; flags != 0; flags &= flags - 1) {
+        const char* hit = p + std::countr_zero(flags) / 8;
+        if (*hit == '\r' || *hit == '\n') return hit;
+      }
+      p += 8;
+    }
+  }
+  while (p != end && *p != '\r' && *p != '\n') ++p;
+  return p;
+}
+
 bool IsLineText(std::string_view text) {
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
@@ -180,17 +279,17 @@ std::string_view CanonicalHeaderName(HeaderId id) {
 }
 
 HeaderId LookupHeaderName(std::string_view name) {
-  if (name.empty()) return HeaderId::kUnknown;
-  const char first = ToLowerAscii(name[0]);
-  if (first < 'a' || first > 'z') return HeaderId::kUnknown;
-  const size_t letter = static_cast<size_t>(first - 'a');
-  if (name.size() == 1) return kCompactNames[letter];
-  // Only the names sharing the first letter are compared.
-  for (size_t i = kFirstLetterIndex[letter]; i < kFirstLetterIndex[letter + 1]; ++i) {
-    const NameEntry& entry = kHeaderNames[i];
-    if (entry.name.size() == name.size() && EqualsIgnoreCase(entry.name, name)) return entry.id;
+  if (name.size() <= 1) {
+    if (name.empty()) return HeaderId::kUnknown;
+    const char first = ToLowerAscii(name[0]);
+    if (first < 'a' || first > 'z') return HeaderId::kUnknown;
+    return kCompactNames[static_cast<size_t>(first - 'a')];
   }
-  return HeaderId::kUnknown;
+  const uint8_t slot = kHashTable[HeaderNameHash(name)];
+  if (slot == 0) return HeaderId::kUnknown;
+  const NameEntry& entry = kHeaderNames[slot - 1];
+  if (entry.name.size() != name.size() || !EqualsFolded(name, kFoldedNames[slot - 1])) return HeaderId::kUnknown;
+  return entry.id;
 }
 
 const HeaderField* Message::FindHeader(HeaderId id) const {
@@ -302,10 +401,16 @@ ParseStatus MessageParser::ValidateHeader(const HeaderField& field, Message& m, 
       while (it.Next(element)) {
         any = true;
         if (element.empty()) return ParseStatus::Fail(kReasonMalformedVia);
-        // The first Via is parsed straight into the message, the others into scratch.
-        Via scratch;
-        Via& via = m.has_top_via_ ? scratch : m.top_via_;
-        if (auto status = ParseVia(element, via); !status) return Specialize(status, kReasonMalformedVia);
+        // The first Via is parsed straight into the message, the others into scratch
+        // (built only then: it is a large struct to construct for nothing).
+        ParseStatus status;
+        if (!m.has_top_via_) {
+          status = ParseVia(element, m.top_via_);
+        } else {
+          Via scratch;
+          status = ParseVia(element, scratch);
+        }
+        if (!status) return Specialize(status, kReasonMalformedVia);
         m.has_top_via_ = true;
       }
       return any ? ParseStatus::Ok() : ParseStatus::Fail(kReasonMalformedVia);
@@ -315,9 +420,14 @@ ParseStatus MessageParser::ValidateHeader(const HeaderField& field, Message& m, 
       const bool from = field.id == HeaderId::kFrom;
       const char* reason = from ? kReasonMalformedFrom : kReasonMalformedTo;
       bool& has = from ? m.has_from_ : m.has_to_;
-      NameAddr scratch;
-      NameAddr& address = has ? scratch : (from ? m.from_ : m.to_);
-      if (auto status = ParseNameAddr(field.value, address); !status) return Specialize(status, reason);
+      ParseStatus status;
+      if (!has) {
+        status = ParseNameAddr(field.value, from ? m.from_ : m.to_);
+      } else {
+        NameAddr scratch;  // a second From/To is validated, then dropped
+        status = ParseNameAddr(field.value, scratch);
+      }
+      if (!status) return Specialize(status, reason);
       has = true;
       return ParseStatus::Ok();
     }
@@ -421,16 +531,16 @@ ParseResult MessageParser::Run(std::string_view data, Transport transport, Messa
   while (pos + 1 < size && base[pos] == '\r' && base[pos + 1] == '\n') pos += 2;
   const size_t message_start = pos;
 
-  const auto* lf = static_cast<const char*>(std::memchr(base + pos, '\n', size - pos));
-  if (lf == nullptr || lf == base + pos || lf[-1] != '\r') {
+  const char* const end = base + size;
+  // The start line ends at its first CR or LF, which must be a CRLF: a lone LF, a CR
+  // elsewhere in the line or no line end at all make it malformed.
+  const char* cr = FindCrOrLf(base + pos, end);
+  if (cr == end || *cr != '\r' || cr + 1 == end || cr[1] != '\n') {
     result.status = ParseStatus::Fail(kReasonMalformedStartLine);
     return result;
   }
-  const std::string_view start_line(base + pos, static_cast<size_t>(lf - 1 - (base + pos)));
-  if (std::memchr(start_line.data(), '\r', start_line.size()) != nullptr) {
-    result.status = ParseStatus::Fail(kReasonMalformedStartLine);
-    return result;
-  }
+  const char* lf = cr + 1;
+  const std::string_view start_line(base + pos, static_cast<size_t>(cr - (base + pos)));
   const char* start_fault = ParseStartLine(start_line, m, result.version_unsupported);
   pos = static_cast<size_t>(lf - base) + 1;
 
@@ -438,7 +548,9 @@ ParseResult MessageParser::Run(std::string_view data, Transport transport, Messa
   // (RFC 3261 7.3.1); the stored value spans the fold and is trimmed afterwards.
   const char* header_fault = nullptr;
   const char* pending_fault = nullptr;
-  size_t line_count = 1;  // the start line
+  // A CR not followed by LF inside a header line; reported only once the empty line
+  // is reached, so that other faults of the section take precedence as they always did.
+  bool bare_cr = false;
   size_t body_start = size;
   while (true) {
     if (pos == size) {
@@ -448,7 +560,21 @@ ParseResult MessageParser::Run(std::string_view data, Transport transport, Messa
       result.headers_complete = true;
       break;
     }
-    lf = static_cast<const char*>(std::memchr(base + pos, '\n', size - pos));
+    // The line ends at the first LF; the one pass notes bare CRs on the way.
+    lf = nullptr;
+    for (const char* p = base + pos;; ++p) {
+      p = FindCrOrLf(p, end);
+      if (p == end) break;
+      if (*p == '\n') {
+        lf = p;
+        break;
+      }
+      if (p + 1 != end && p[1] == '\n') {
+        lf = p + 1;
+        break;
+      }
+      bare_cr = true;
+    }
     if (lf == nullptr) {
       header_fault = kReasonUnterminatedHeaders;
       break;
@@ -459,11 +585,9 @@ ParseResult MessageParser::Run(std::string_view data, Transport transport, Messa
       break;
     }
     const size_t line_end = lf_index - 1;
-    ++line_count;
     if (line_end == pos) {
-      // Every line ended in CRLF; a CR anywhere else is a bare CR. One count over the
-      // section is cheaper than a search per line.
-      if (static_cast<size_t>(std::count(base + message_start, base + lf_index, '\r')) != line_count) {
+      // Every line ended in CRLF; a CR anywhere else is a bare CR.
+      if (bare_cr) {
         header_fault = kReasonBareLineEnd;
         break;
       }

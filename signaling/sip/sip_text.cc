@@ -4,17 +4,27 @@
 
 namespace linegate::signaling::sip {
 
-std::string_view TrimLws(std::string_view s) {
-  size_t begin = 0;
-  size_t end = s.size();
-  while (begin < end && IsChar(s[begin], kLwsChar)) ++begin;
-  while (end > begin && IsChar(s[end - 1], kLwsChar)) --end;
-  return s.substr(begin, end - begin);
-}
+namespace {
+// When max is at most this, value <= max keeps value * 10 + 9 from wrapping, so an
+// overflow test is one compare after the multiply instead of a division per digit.
+constexpr uint64_t kNoWrapMax = (UINT64_MAX - 9) / 10;
+}  // namespace
 
 bool ParseDecimal(std::string_view digits, uint64_t max, uint64_t& out) {
   if (digits.empty()) return false;
   uint64_t value = 0;
+  // max >= 9: below that, max - digit wraps in the division form and the result
+  // differs (callers pass 255 and more; the slow path keeps the old answer).
+  if (max <= kNoWrapMax && max >= 9) {
+    for (char c : digits) {
+      const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';
+      if (digit > 9) return false;
+      value = value * 10 + digit;
+      if (value > max) return false;
+    }
+    out = value;
+    return true;
+  }
   for (char c : digits) {
     if (!IsChar(c, kDigitChar)) return false;
     const uint64_t digit = static_cast<uint64_t>(c - '0');
@@ -28,6 +38,17 @@ bool ParseDecimal(std::string_view digits, uint64_t max, uint64_t& out) {
 bool ParseDecimalSaturating(std::string_view digits, uint64_t max, uint64_t& out) {
   if (digits.empty()) return false;
   uint64_t value = 0;
+  // Same fast path as ParseDecimal.
+  if (max <= kNoWrapMax && max >= 9) {
+    for (char c : digits) {
+      const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';
+      if (digit > 9) return false;
+      value = value * 10 + digit;
+      if (value > max) value = max;
+    }
+    out = value;
+    return true;
+  }
   for (char c : digits) {
     if (!IsChar(c, kDigitChar)) return false;
     const uint64_t digit = static_cast<uint64_t>(c - '0');
@@ -106,6 +127,13 @@ std::optional<Param> FindParam(std::string_view list, std::string_view name) {
 
 bool ListIterator::Next(std::string_view& element) {
   if (done_) return false;
+  // Most values hold a single element (one Via, one Contact): with no comma at all the
+  // scan below could only end at the end of the value, so skip it.
+  if (rest_.empty() || std::memchr(rest_.data(), ',', rest_.size()) == nullptr) {
+    element = TrimLws(rest_);
+    done_ = true;
+    return true;
+  }
   bool in_quotes = false;
   bool in_angle = false;
   size_t i = 0;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -105,7 +106,15 @@ constexpr bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 // Strips SP, HTAB, CR and LF at both ends (a raw header value may start or end in a fold).
-std::string_view TrimLws(std::string_view s);
+// Inline: it runs on every header value and list element, and the common case (nothing
+// to strip) is two table lookups.
+inline std::string_view TrimLws(std::string_view s) {
+  size_t begin = 0;
+  size_t end = s.size();
+  while (begin < end && IsChar(s[begin], kLwsChar)) ++begin;
+  while (end > begin && IsChar(s[end - 1], kLwsChar)) --end;
+  return s.substr(begin, end - begin);
+}
 
 // Decimal digits only; false when empty, not all digits or above max.
 bool ParseDecimal(std::string_view digits, uint64_t max, uint64_t& out);
@@ -154,8 +163,10 @@ class Scanner {
   }
   // Everything up to (not including) c, or to the end when c does not occur.
   std::string_view TakeUntil(char c) {
+    // memchr: this skips whole URIs ("<sip:...>"), where a byte loop is the cost.
     const char* start = pos_;
-    while (pos_ != end_ && *pos_ != c) ++pos_;
+    const void* hit = pos_ == end_ ? nullptr : std::memchr(pos_, c, static_cast<size_t>(end_ - pos_));
+    pos_ = hit == nullptr ? end_ : static_cast<const char*>(hit);
     return std::string_view(start, static_cast<size_t>(pos_ - start));
   }
   std::string_view TakeWhile(uint16_t classes) {

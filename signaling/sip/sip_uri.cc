@@ -32,60 +32,61 @@ bool AllEscapedOr(std::string_view text, uint16_t allowed, bool empty_ok) {
   return true;
 }
 
-bool IsIpv4(std::string_view text) {
-  int parts = 0;
-  size_t i = 0;
-  while (true) {
-    size_t start = i;
-    while (i < text.size() && IsChar(text[i], kDigitChar)) ++i;
-    uint64_t value = 0;
-    if (i - start > 3 || !ParseDecimal(text.substr(start, i - start), 255, value)) return false;
-    ++parts;
-    if (i == text.size()) break;
-    if (text[i] != '.' || parts == 4) return false;
-    ++i;
-  }
-  return parts == 4;
-}
-
 bool IsHostname(std::string_view text) {
-  // hostname = *( domainlabel "." ) toplabel [ "." ]
+  // hostname = *( domainlabel "." ) toplabel [ "." ]; labels are alphanum / "-", not
+  // empty, neither starting nor ending in "-"; the toplabel starts with ALPHA. One
+  // pass, remembering the previous octet ('.' at a label start) and the first octet
+  // of the current label.
   if (!text.empty() && text.back() == '.') text.remove_suffix(1);
   if (text.empty()) return false;
-  std::string_view last_label;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t dot = text.find('.', start);
-    if (dot == std::string_view::npos) dot = text.size();
-    const std::string_view label = text.substr(start, dot - start);
-    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!IsChar(c, kAlnumChar) && c != '-') return false;
-    }
-    last_label = label;
-    start = dot + 1;
-  }
-  const char first = last_label.front();
-  return (first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z');
-}
-
-// user-param parts of RFC 3261 25.1: 1*paramchar [ "=" 1*paramchar ] separated by ';'.
-bool ValidSipParams(std::string_view params) {
-  size_t start = 0;
-  while (true) {
-    size_t semi = params.find(';', start);
-    if (semi == std::string_view::npos) semi = params.size();
-    const std::string_view param = params.substr(start, semi - start);
-    const size_t eq = param.find('=');
-    if (eq == std::string_view::npos) {
-      if (!AllEscapedOr(param, kParamChar, false)) return false;
-    } else if (!AllEscapedOr(param.substr(0, eq), kParamChar, false) ||
-               !AllEscapedOr(param.substr(eq + 1), kParamChar, false)) {
+  char prev = '.';
+  char label_first = '\0';
+  for (char c : text) {
+    if (c == '.') {
+      if (prev == '.' || prev == '-') return false;  // empty label, or ends in '-'
+    } else if (c == '-') {
+      if (prev == '.') return false;  // starts with '-'
+    } else if (IsChar(c, kAlnumChar)) {
+      if (prev == '.') label_first = c;
+    } else {
       return false;
     }
-    if (semi == params.size()) return true;
-    start = semi + 1;
+    prev = c;
   }
+  if (prev == '.' || prev == '-') return false;
+  return (label_first >= 'a' && label_first <= 'z') || (label_first >= 'A' && label_first <= 'Z');
+}
+
+// True when text[i] starts a valid escape: '%' HEXDIG HEXDIG inside text.
+bool ValidEscapeAt(std::string_view text, size_t i) {
+  return i + 2 < text.size() && HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0;
+}
+
+// user-param parts of RFC 3261 25.1: 1*paramchar [ "=" 1*paramchar ] separated by ';'
+// (paramchar being param-unreserved / unreserved / escaped). One pass instead of a
+// split at ';' and '=' per parameter.
+bool ValidSipParams(std::string_view params) {
+  size_t run = 0;         // paramchars in the current name or value
+  bool in_value = false;  // an '=' was seen in the current parameter
+  for (size_t i = 0; i < params.size(); ++i) {
+    const char c = params[i];
+    if (IsChar(c, kParamChar)) {
+      ++run;
+    } else if (c == '%') {
+      if (!ValidEscapeAt(params, i)) return false;
+      i += 2;
+      ++run;
+    } else if (c == '=' && !in_value && run != 0) {
+      in_value = true;
+      run = 0;
+    } else if (c == ';' && run != 0) {
+      in_value = false;
+      run = 0;
+    } else {
+      return false;
+    }
+  }
+  return run != 0;
 }
 
 // headers = "?" header *( "&" header ); header = hname "=" hvalue
@@ -228,15 +229,27 @@ HostKind ClassifyHost(std::string_view host) {
     if (host.size() < 3 || host.back() != ']') return HostKind::kNone;
     return IsIpv6Address(host.substr(1, host.size() - 2)) ? HostKind::kIpv6 : HostKind::kNone;
   }
-  bool numeric = true;
+  // Only digits and dots: IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT,
+  // each at most 255, checked in the same pass. Any other octet: a hostname.
+  int dots = 0;
+  int digits = 0;
+  unsigned value = 0;
+  bool ipv4 = true;
   for (char c : host) {
-    if (!IsChar(c, kDigitChar) && c != '.') {
-      numeric = false;
-      break;
+    const auto digit = static_cast<unsigned>(static_cast<unsigned char>(c)) - '0';
+    if (digit <= 9) {
+      ipv4 = ipv4 && ++digits <= 3;
+      value = ipv4 ? value * 10 + digit : 0;
+    } else if (c == '.') {
+      ipv4 = ipv4 && digits != 0 && value <= 255;
+      ++dots;
+      digits = 0;
+      value = 0;
+    } else {
+      return IsHostname(host) ? HostKind::kDomain : HostKind::kNone;
     }
   }
-  if (numeric) return IsIpv4(host) ? HostKind::kIpv4 : HostKind::kNone;
-  return IsHostname(host) ? HostKind::kDomain : HostKind::kNone;
+  return ipv4 && dots == 3 && digits != 0 && value <= 255 ? HostKind::kIpv4 : HostKind::kNone;
 }
 
 ParseStatus ParseUri(std::string_view text, Uri& out) {
