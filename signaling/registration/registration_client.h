@@ -38,10 +38,6 @@ struct RegistrationClientConfig {
   // Pacing of REGISTERs that start a registration (initial, after a failure, failover):
   // at most this many per second, so that start-up of thousands of lines does not burst.
   double max_new_registers_per_second = 200.0;
-  // REGISTERs waiting for their final response, all entities together (0: no limit). Like
-  // SIPp's -l: a registrar that falls behind slows the gateway down instead of being
-  // flooded into drops and retransmission waves.
-  size_t max_registers_in_flight = 200;
 
   // Refresh at a uniformly random point between these fractions of the granted interval
   // (RFC 3261 10.2.4 leaves the point to the UA; spreading it keeps thousands of
@@ -134,7 +130,6 @@ class RegistrationClient {
   const RegistrationClientCounters& counters() const { return counters_; }
   // Entities waiting for a pacing slot.
   size_t paced_backlog() const { return pacer_queue_.size(); }
-  size_t registers_in_flight() const { return registers_in_flight_; }
 
  private:
   friend class RegistrationClientTestPeer;
@@ -184,7 +179,6 @@ class RegistrationClient {
   std::deque<std::pair<EntityPtr, RegistrationEvent>> events_;
   bool dispatching_ = false;
   Listener listener_;
-  size_t registers_in_flight_ = 0;
   RegistrationClientCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
