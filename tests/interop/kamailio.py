@@ -5,27 +5,16 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import free_port as free_udp_port  # noqa: E402,F401  (one free-port helper for all tests)
 
 MODULES = ["kex", "pv", "tm", "sl", "maxfwd", "textops", "usrloc", "registrar", "db_text", "auth", "auth_db", "ctl"]
 
 MODULE_DIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
-
-
-def free_udp_port():
-    """A port free for both UDP and TCP on 127.0.0.1 right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                    return port
-                except OSError:
-                    continue
-    raise RuntimeError("no free port")
 
 
 class Kamailio:
