@@ -9,6 +9,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev
   libdpdk-dev
+  libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev dahdi-source
+  rtpengine-daemon
   kamailio sip-tester
 )
 if [ "${LINEGATE_DEPS_EXTRA:-}" != "" ]; then
