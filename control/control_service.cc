@@ -50,6 +50,7 @@ ControlService::ControlService(ControlOptions options, ProcessLauncher& launcher
                                  std::chrono::milliseconds(options_.config.bus().heartbeat_interval_ms()),
                                  static_cast<int>(options_.config.bus().heartbeat_miss_limit())}),
       supervisor_(clock, launcher, PolicyFromConfig(options_.config.supervision())),
+      media_router_(options_.config, server_, reactor_),
       started_(clock.Now()) {
   RegisterHandlers();
 }
@@ -84,6 +85,7 @@ void ControlService::RegisterHandlers() {
                            RelayTo("signaling", request, replier);
                          });
   }
+  media_router_.RegisterHandlers(dispatcher);
   dispatcher.OnRequest<process::v1::StatusRequest>(
       [this](const process::v1::StatusRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
         replier.Reply(GatewayStatus());
@@ -152,6 +154,7 @@ void ControlService::RegisterHandlers() {
   server_.OnPeerDead([this](const std::string& peer) { supervisor_.OnHeartbeatLost(peer); });
   supervisor_.OnStateChange(
       [this](const process::v1::ProcessStatus& status, process::v1::ProcessState previous) {
+        media_router_.OnProcessState(status, previous);
         process::v1::ProcessStateChanged event;
         *event.mutable_status() = status;
         event.set_previous(previous);

@@ -8,6 +8,7 @@
 
 #include "common/bus/reactor.h"
 #include "common/bus/server.h"
+#include "control/media_router.h"
 #include "control/supervisor.h"
 #include "linegate/config/v1/config.pb.h"
 
@@ -52,6 +53,7 @@ class ControlService {
   bus::Reactor reactor_;
   bus::Server server_;
   Supervisor supervisor_;
+  MediaRouter media_router_;
   TimePoint started_;
   int signal_fd_ = -1;
   bool shutting_down_ = false;

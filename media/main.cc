@@ -1,4 +1,6 @@
 // linegate-media: one process per shard of channels.
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include "common/process/agent.h"
@@ -12,8 +14,16 @@ int main(int argc, char** argv) {
                  process::AgentUsage("linegate-media").c_str());
     return 2;
   }
+  // Two sockets per session: raise the descriptor limit to what the host allows.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   process::ProcessAgent agent(*options);
-  media::MediaService service(options->shard);
+  media::MediaService service(options->shard, agent.reactor(),
+                              [&](const google::protobuf::Message& event) { agent.client().Publish(event); });
+  service.RegisterHandlers(agent.client().dispatcher());
   agent.OnConfig([&](const config::v1::Config& config) { return service.Configure(config); });
   agent.SetDetailFiller([&](process::v1::Heartbeat& heartbeat) { service.FillDetail(heartbeat); });
   return agent.Run();

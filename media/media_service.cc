@@ -1,8 +1,28 @@
 #include "media/media_service.h"
 
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "common/bus/dispatcher.h"
 #include "common/log.h"
+#include "media/packetio/kernel_socket_io.h"
 
 namespace linegate::media {
+
+MediaService::MediaService(int shard, bus::Reactor& reactor, Publish publish)
+    : shard_(shard), reactor_(reactor), publish_(std::move(publish)) {}
+
+MediaService::~MediaService() {
+  if (engine_) {
+    reactor_.RemoveFd(engine_->wait_fd());
+    // An orderly stop says goodbye on every session (RTCP BYE).
+    (void)engine_->DeleteSession(0);
+  }
+  if (timer_fd_ >= 0) {
+    reactor_.RemoveFd(timer_fd_);
+    ::close(timer_fd_);
+  }
+}
 
 Status MediaService::Configure(const config::v1::Config& config) {
   if (shard_ < 0 || static_cast<uint32_t>(shard_) >= config.media().process_count()) {
@@ -12,11 +32,117 @@ Status MediaService::Configure(const config::v1::Config& config) {
   if (config.media().backend() == config::v1::PACKET_IO_BACKEND_DPDK) {
     return Error{"media.backend dpdk is not available in this build yet; use kernel_sockets"};
   }
+  if (engine_) return Status::Ok();  // control re-sent the configuration: carry on
   media_ = config.media();
-  log::Info("shard configured", {{"shards", media_.process_count()},
+  packetio::KernelSocketConfig io_config;
+  io_config.address = config.media().rtp_address();
+  auto io = packetio::KernelSocketIo::Create(io_config);
+  if (!io) return Error{io.error()};
+  auto engine = engine::MediaEngine::Create(config, static_cast<uint32_t>(shard_), std::move(*io), *this);
+  if (!engine) return Error{engine.error()};
+  engine_ = std::move(*engine);
+
+  timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (timer_fd_ < 0) return Error{"timerfd_create failed"};
+  itimerspec period{};
+  period.it_interval.tv_nsec = static_cast<long>(config.tdm().frame_ms()) * 1000000L;
+  period.it_value = period.it_interval;
+  ::timerfd_settime(timer_fd_, 0, &period, nullptr);
+  reactor_.AddFd(timer_fd_, [this] {
+    uint64_t expirations = 0;
+    if (::read(timer_fd_, &expirations, sizeof(expirations)) != sizeof(expirations)) return;
+    engine_->Poll();
+  });
+  // Packets are taken as they arrive (the jitter buffer wants true arrival times), not
+  // only once per frame.
+  reactor_.AddFd(engine_->wait_fd(), [this] { engine_->Poll(); });
+  engine_->Poll();
+  log::Info("shard configured", {{"shard", shard_},
+                                 {"shards", media_.process_count()},
                                  {"backend", config::v1::PacketIoBackend_Name(media_.backend())},
                                  {"rtp_address", media_.rtp_address()}});
   return Status::Ok();
+}
+
+void MediaService::RegisterHandlers(bus::Dispatcher& dispatcher) {
+  auto not_ready = [](const bus::Replier& replier) {
+    replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "media process not configured yet");
+  };
+  dispatcher.OnRequest<v1::CreateSessionRequest>(
+      [this, not_ready](const v1::CreateSessionRequest& request, const bus::v1::Envelope&,
+                        const bus::Replier& replier) {
+        if (!engine_) return not_ready(replier);
+        auto reply = engine_->CreateSession(request.params());
+        if (!reply) return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, reply.error());
+        replier.Reply(*reply);
+      });
+  dispatcher.OnRequest<v1::ModifySessionRequest>(
+      [this, not_ready](const v1::ModifySessionRequest& request, const bus::v1::Envelope&,
+                        const bus::Replier& replier) {
+        if (!engine_) return not_ready(replier);
+        if (Status modified = engine_->ModifySession(request.params()); !modified) {
+          return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, modified.error());
+        }
+        replier.Reply(v1::ModifySessionReply());
+      });
+  dispatcher.OnRequest<v1::DeleteSessionRequest>(
+      [this, not_ready](const v1::DeleteSessionRequest& request, const bus::v1::Envelope&,
+                        const bus::Replier& replier) {
+        if (!engine_) return not_ready(replier);
+        auto reply = engine_->DeleteSession(request.line());
+        if (!reply) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, reply.error());
+        replier.Reply(*reply);
+      });
+  dispatcher.OnRequest<v1::ListSessionsRequest>(
+      [this, not_ready](const v1::ListSessionsRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
+        if (!engine_) return not_ready(replier);
+        v1::ListSessionsReply reply;
+        engine_->ListSessions(reply);
+        replier.Reply(reply);
+      });
+  dispatcher.OnRequest<v1::PlayToneRequest>(
+      [this, not_ready](const v1::PlayToneRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        if (!engine_) return not_ready(replier);
+        if (Status played = engine_->PlayTone(request); !played) {
+          return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, played.error());
+        }
+        replier.Reply(v1::PlayToneReply());
+      });
+  dispatcher.OnRequest<v1::SendCallerIdRequest>(
+      [this, not_ready](const v1::SendCallerIdRequest& request, const bus::v1::Envelope&,
+                        const bus::Replier& replier) {
+        if (!engine_) return not_ready(replier);
+        if (Status sent = engine_->SendCallerId(request); !sent) {
+          return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, sent.error());
+        }
+        replier.Reply(v1::SendCallerIdReply());
+      });
+}
+
+void MediaService::OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) {
+  v1::DtmfDetected event;
+  event.set_line(line);
+  event.set_digit(std::string(1, digit));
+  event.set_duration_ms(duration_ms);
+  event.set_from_rtp(from_rtp);
+  log::Info("dtmf", {{"line", line}, {"digit", event.digit()}, {"ms", duration_ms}, {"from_rtp", from_rtp}});
+  publish_(event);
+}
+
+void MediaService::OnRtpTimeout(uint32_t line, uint32_t silent_ms) {
+  v1::RtpTimeout event;
+  event.set_line(line);
+  event.set_silent_ms(silent_ms);
+  log::Warn("rtp timeout", {{"line", line}, {"silent_ms", silent_ms}});
+  publish_(event);
+}
+
+void MediaService::OnFaxTone(uint32_t line, const char* tone) {
+  v1::FaxToneDetected event;
+  event.set_line(line);
+  event.set_tone(tone);
+  log::Info("fax tone", {{"line", line}, {"tone", tone}});
+  publish_(event);
 }
 
 void MediaService::FillDetail(process::v1::Heartbeat& heartbeat) const {

@@ -1,23 +1,53 @@
 #pragma once
-// A media process's service for its shard of channels. RTP sessions, the jitter
-// buffer, codecs and the TDM bus attachment come with the media issue; today the
-// service takes its shard's settings from the configuration and reports them.
+// A media process's service: builds the engine for its shard from the configuration
+// control sent, drives it from the process's reactor (a timerfd every TDM frame and the
+// packet I/O's descriptor), answers control's session requests and publishes what the
+// engine reports (DTMF, fax tones, RTP timeouts).
 
+#include <functional>
+#include <memory>
+
+#include "common/bus/reactor.h"
 #include "common/result.h"
 #include "linegate/config/v1/config.pb.h"
+#include "linegate/media/v1/media.pb.h"
 #include "linegate/process/v1/process.pb.h"
+#include "media/engine/media_engine.h"
+
+namespace google::protobuf {
+class Message;
+}
+
+namespace linegate::bus {
+class Dispatcher;
+}
 
 namespace linegate::media {
 
-class MediaService {
+class MediaService final : public engine::EngineEvents {
  public:
-  explicit MediaService(int shard) : shard_(shard) {}
+  using Publish = std::function<void(const google::protobuf::Message&)>;
+
+  MediaService(int shard, bus::Reactor& reactor, Publish publish);
+  ~MediaService() override;
+
   Status Configure(const config::v1::Config& config);
+  void RegisterHandlers(bus::Dispatcher& dispatcher);
   void FillDetail(process::v1::Heartbeat& heartbeat) const;
+  engine::MediaEngine* engine() { return engine_.get(); }
+
+  // engine::EngineEvents
+  void OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) override;
+  void OnRtpTimeout(uint32_t line, uint32_t silent_ms) override;
+  void OnFaxTone(uint32_t line, const char* tone) override;
 
  private:
   int shard_;
+  bus::Reactor& reactor_;
+  Publish publish_;
   config::v1::Media media_;
+  std::unique_ptr<engine::MediaEngine> engine_;
+  int timer_fd_ = -1;
 };
 
 }  // namespace linegate::media

@@ -14,6 +14,7 @@
 #include "common/bus/envelope.h"
 #include "common/config/config_loader.h"
 #include "common/log.h"
+#include "control/ctl/media_commands.h"
 #include "control/ctl/status_format.h"
 #include "linegate/signaling/v1/registration.pb.h"
 
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
     "  registrations [--json]     registration state of the gateway, endpoints and accounts\n"
     "  register [ID|all]          register one entity (e.g. endpoint-3, account-a) or all\n"
     "  unregister [ID|all]        un-register (Expires: 0) one entity or all\n"
+    "%s"
     "control's endpoint: --control, else the bus.control_endpoint of -c FILE, else\n"
     "$LINEGATE_CONTROL, else ipc:///run/linegate/control.sock\n";
 
@@ -61,7 +63,8 @@ std::optional<Reply> Ask(bus::Client& client, const google::protobuf::Message& r
 }
 
 int Usage(const std::string& why) {
-  std::fprintf(stderr, "linegatectl: %s\n%s", why.c_str(), kUsage);
+  std::fprintf(stderr, "linegatectl: %s\n", why.c_str());
+  std::fprintf(stderr, kUsage, control::ctl::kMediaUsage);
   return 2;
 }
 
@@ -82,7 +85,7 @@ int main(int argc, char** argv) {
       timeout_ms = std::atoi(argv[++i]);
       if (timeout_ms <= 0) return Usage("--timeout-ms must be a positive number");
     } else if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
+      std::printf(kUsage, control::ctl::kMediaUsage);
       return 0;
     } else if (!arg.empty() && arg[0] == '-') {
       return Usage("unknown option '" + std::string(arg) + "'");
@@ -182,5 +185,7 @@ int main(int argc, char** argv) {
     std::printf("\n");
     return 0;
   }
+  std::vector<std::string> args(argv + i, argv + argc);
+  if (auto code = control::ctl::RunMediaCommand(command, args, client, timeout)) return *code;
   return Usage("unknown command '" + command + "'");
 }

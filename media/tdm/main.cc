@@ -1,6 +1,12 @@
-// linegate-tdm: the interface-card driver process.
+// linegate-tdm: the interface-card driver process. Its reactor thread clocks the cards
+// from a timerfd (one Tick per frame_ms, catching up if it was late), serves port
+// commands and simulated-line scripts from control, and publishes line events.
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include <cstdio>
 
+#include "common/log.h"
 #include "common/process/agent.h"
 #include "media/tdm/tdm_service.h"
 
@@ -14,7 +20,46 @@ int main(int argc, char** argv) {
   }
   process::ProcessAgent agent(*options);
   media::tdm::TdmService service;
-  agent.OnConfig([&](const config::v1::Config& config) { return service.Configure(config); });
+  int timer_fd = -1;
+  uint64_t late_ticks = 0;
+  service.SetEventSink([&](const tdm::v1::LineEvent& event) { agent.client().Publish(event); });
+  agent.OnConfig([&](const config::v1::Config& config) -> Status {
+    if (Status configured = service.Configure(config); !configured) return configured;
+    if (timer_fd >= 0) return Status::Ok();
+    timer_fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (timer_fd < 0) return Error{"timerfd_create failed"};
+    itimerspec period{};
+    period.it_interval.tv_nsec = static_cast<long>(service.frame_ms()) * 1000000L;
+    period.it_value = period.it_interval;
+    ::timerfd_settime(timer_fd, 0, &period, nullptr);
+    agent.reactor().AddFd(timer_fd, [&] {
+      uint64_t expirations = 0;
+      if (::read(timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations)) return;
+      // The bus clock must keep 8 kHz: a late wake-up runs every tick it owes, at most
+      // a ring's worth (beyond that the frames are stale anyway and counted as late).
+      if (expirations > 1) late_ticks += expirations - 1;
+      for (uint64_t i = 0; i < std::min<uint64_t>(expirations, 16); ++i) service.Tick();
+    });
+    agent.reactor().AddPeriodic(std::chrono::milliseconds(200), [&] { service.Flush(); });
+    return Status::Ok();
+  });
+  auto& dispatcher = agent.client().dispatcher();
+  dispatcher.OnRequest<tdm::v1::LineScriptRequest>(
+      [&](const tdm::v1::LineScriptRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        replier.Reply(service.RunScript(request));
+      });
+  dispatcher.OnRequest<tdm::v1::PortCommandRequest>(
+      [&](const tdm::v1::PortCommandRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        auto reply = service.ApplyPortCommand(request);
+        if (!reply) {
+          replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, reply.error());
+          return;
+        }
+        replier.Reply(*reply);
+      });
   agent.SetDetailFiller([&](process::v1::Heartbeat& heartbeat) { service.FillDetail(heartbeat); });
-  return agent.Run();
+  const int code = agent.Run();
+  if (late_ticks > 0) log::Warn("clock was late", {{"ticks_caught_up", late_ticks}});
+  if (timer_fd >= 0) ::close(timer_fd);
+  return code;
 }

@@ -1,5 +1,7 @@
 #include "media/tdm/tdm_service.h"
 
+#include <chrono>
+
 #include "common/log.h"
 
 namespace linegate::media::tdm {
@@ -23,15 +25,266 @@ std::vector<process::v1::LineInfo> EnumerateLines(const config::v1::Tdm& tdm) {
   return lines;
 }
 
+std::string TdmBusPrefix(const config::v1::Config& config) {
+  std::string prefix = "linegate";
+  for (char c : config.runtime().runtime_dir()) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                       c == '.' || c == '_';
+    prefix += plain ? c : '_';
+  }
+  // shm names are at most NAME_MAX; keep the distinctive tail of a long directory.
+  if (prefix.size() > 200) prefix = "linegate" + prefix.substr(prefix.size() - 192);
+  return prefix;
+}
+
+tdmbus::Geometry CardGeometry(const config::v1::Tdm& tdm, uint32_t channel_count) {
+  tdmbus::Geometry geometry;
+  geometry.channel_count = channel_count;
+  geometry.frame_samples = tdm.frame_ms() * 8;
+  geometry.ring_depth = 16;
+  geometry.sample_format = tdmbus::SampleFormat::kLinear16;
+  return geometry;
+}
+
+Result<LineLocation> LocateLine(const config::v1::Tdm& tdm, uint32_t line) {
+  uint32_t first = 1;
+  for (int card = 0; card < tdm.cards_size(); ++card) {
+    const uint32_t count = tdm.cards(card).fxs_ports() + tdm.cards(card).fxo_ports();
+    if (line >= first && line < first + count) return LineLocation{static_cast<uint32_t>(card), line - first};
+    first += count;
+  }
+  return Error{"line " + std::to_string(line) + " does not exist (the gateway has " + std::to_string(first - 1) +
+               " lines)"};
+}
+
+TdmService::~TdmService() {
+  // An orderly stop removes the regions' names (mappings stay valid until unmapped);
+  // a crash leaves them for the restarted tdm to take over.
+  for (Card& card : cards_) {
+    if (card.region) (void)card.region->Unlink();
+  }
+}
+
 Status TdmService::Configure(const config::v1::Config& config) {
   if (config.tdm().driver() == config::v1::TDM_DRIVER_UNSPECIFIED) return Error{"tdm.driver is not set"};
+  if (config.tdm().driver() == config::v1::TDM_DRIVER_DAHDI) {
+    return Error{"tdm.driver dahdi: the DAHDI driver is not wired into linegate-tdm yet; use sim"};
+  }
+  if (!cards_.empty()) {
+    // Control re-sent the configuration (it restarted): the cards keep running.
+    return Status::Ok();
+  }
   tdm_ = config.tdm();
   lines_ = EnumerateLines(tdm_);
+  const std::string prefix = TdmBusPrefix(config);
+  const uint32_t frame_samples = tdm_.frame_ms() * 8;
+  uint32_t first_line = 1;
+  for (int index = 0; index < tdm_.cards_size(); ++index) {
+    const config::v1::Card& card_config = tdm_.cards(index);
+    const uint32_t channels = card_config.fxs_ports() + card_config.fxo_ports();
+    Card card;
+    card.first_line = first_line;
+    first_line += channels;
+    if (channels == 0) {
+      cards_.push_back(std::move(card));
+      continue;
+    }
+    auto name = tdmbus::RegionName(prefix, static_cast<uint32_t>(index));
+    if (!name) return Error{"tdm.cards[" + std::to_string(index) + "]: " + name.error()};
+    auto region = tdmbus::CardRegion::Create(*name, CardGeometry(tdm_, channels));
+    if (!region) return Error{"card " + card_config.name() + ": TDM bus region: " + region.error()};
+    card.region = std::make_unique<tdmbus::CardRegion>(std::move(*region));
+    sim::SimCardConfig sim_config;
+    sim_config.phones = card_config.fxs_ports();
+    sim_config.exchange_lines = card_config.fxo_ports();
+    sim_config.frame_samples = frame_samples;
+    auto sim_card = sim::SimCard::Create(*clock_, sim_config);
+    if (!sim_card) return Error{"card " + card_config.name() + ": " + sim_card.error()};
+    card.sim = std::move(*sim_card);
+    auto audio = sim::TdmBusCardAudio::Create(*card.region, channels, frame_samples);
+    if (!audio) return Error{"card " + card_config.name() + ": " + audio.error()};
+    card.audio = std::make_unique<sim::TdmBusCardAudio>(std::move(*audio));
+    log::Info("card ready", {{"card", card_config.name()},
+                             {"region", card.region->name()},
+                             {"channels", channels},
+                             {"resumed", card.region->resumed()}});
+    cards_.push_back(std::move(card));
+  }
+  for (const auto& line : lines_) {
+    auto location = LocateLine(tdm_, line.line());
+    LineState state;
+    state.card = location->card;
+    state.channel = location->channel;
+    state.fxs = line.type() == process::v1::LINE_TYPE_FXS;
+    if (state.fxs) state.decoder = std::make_unique<sim::PulseDialDecoder>();
+    line_states_.push_back(std::move(state));
+  }
+  wall_anchor_steady_ = clock_->Now();
+  wall_anchor_unix_ms_ =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   log::Info("cards configured", {{"driver", config::v1::TdmDriver_Name(tdm_.driver())},
                                  {"cards", tdm_.cards_size()},
                                  {"lines", lines_.size()},
-                                 {"frame_ms", tdm_.frame_ms()}});
+                                 {"frame_ms", tdm_.frame_ms()},
+                                 {"bus_prefix", prefix}});
   return Status::Ok();
+}
+
+void TdmService::Tick() {
+  for (Card& card : cards_) {
+    if (card.sim) card.sim->Tick(*card.audio, *card.audio);
+  }
+  ++ticks_;
+  CollectEvents();
+}
+
+void TdmService::Flush() {
+  for (Card& card : cards_) {
+    if (!card.sim) continue;
+    if (Status flushed = card.sim->Flush(); !flushed) log::Warn("recording flush failed", {{"error", flushed.error()}});
+  }
+}
+
+void TdmService::Emit(uint32_t line, linev1::LineEventType type, TimePoint time, std::string digit,
+                      std::string polarity) {
+  linev1::LineEvent event;
+  event.set_line(line);
+  event.set_type(type);
+  event.set_digit(std::move(digit));
+  event.set_polarity(std::move(polarity));
+  event.set_time_unix_ms(wall_anchor_unix_ms_ + ToMillis(time - wall_anchor_steady_));
+  log::Info("line event", {{"line", line}, {"event", linev1::LineEventType_Name(type)}, {"digit", event.digit()}});
+  if (event_sink_) event_sink_(event);
+}
+
+void TdmService::CollectEvents() {
+  const TimePoint now = clock_->Now();
+  std::array<sim::LineEvent, 16> raw;
+  std::array<sim::HookEvent, 16> hook;
+  for (size_t index = 0; index < line_states_.size(); ++index) {
+    LineState& state = line_states_[index];
+    const uint32_t line = static_cast<uint32_t>(index + 1);
+    sim::SimLine& sim_line = cards_[state.card].sim->line(state.channel);
+    size_t n;
+    while ((n = sim_line.PollEvents(raw)) > 0) {
+      for (size_t i = 0; i < n; ++i) {
+        const sim::LineEvent& event = raw[i];
+        switch (event.type) {
+          case sim::LineEventType::kOffHook:
+            if (state.decoder) state.decoder->OffHook(event.time);
+            break;
+          case sim::LineEventType::kOnHook:
+            if (state.decoder) state.decoder->OnHook(event.time);
+            break;
+          case sim::LineEventType::kRingOn:
+            Emit(line, linev1::LINE_EVENT_TYPE_RING_DETECTED, event.time);
+            break;
+          case sim::LineEventType::kRingOff:
+            Emit(line, linev1::LINE_EVENT_TYPE_RING_STOPPED, event.time);
+            break;
+          case sim::LineEventType::kPolarityReversal:
+            Emit(line, linev1::LINE_EVENT_TYPE_POLARITY_REVERSAL, event.time, {},
+                 std::string(sim::PolarityName(event.polarity)));
+            break;
+        }
+      }
+    }
+    if (!state.decoder) continue;
+    state.decoder->Poll(now);
+    while ((n = state.decoder->TakeEvents(hook)) > 0) {
+      for (size_t i = 0; i < n; ++i) {
+        switch (hook[i].type) {
+          case sim::HookEventType::kOffHook:
+            Emit(line, linev1::LINE_EVENT_TYPE_OFF_HOOK, hook[i].time);
+            break;
+          case sim::HookEventType::kOnHook:
+            Emit(line, linev1::LINE_EVENT_TYPE_ON_HOOK, hook[i].time);
+            break;
+          case sim::HookEventType::kFlash:
+            Emit(line, linev1::LINE_EVENT_TYPE_FLASH, hook[i].time);
+            break;
+          case sim::HookEventType::kDigit:
+            Emit(line, linev1::LINE_EVENT_TYPE_PULSE_DIGIT, hook[i].time, std::string(1, hook[i].digit));
+            break;
+        }
+      }
+    }
+  }
+}
+
+linev1::LineScriptReply TdmService::RunScript(const linev1::LineScriptRequest& request) {
+  linev1::LineScriptReply reply;
+  if (request.line() == 0 || request.line() > line_states_.size()) {
+    reply.set_text("error: line " + std::to_string(request.line()) + " does not exist (the gateway has " +
+                   std::to_string(line_states_.size()) + " lines)");
+    return reply;
+  }
+  const LineState& state = line_states_[request.line() - 1];
+  reply.set_text(cards_[state.card].sim->Execute(state.channel, request.text()));
+  return reply;
+}
+
+Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::PortCommandRequest& request) {
+  if (request.line() == 0 || request.line() > line_states_.size()) {
+    return Error{"line " + std::to_string(request.line()) + " does not exist (the gateway has " +
+                 std::to_string(line_states_.size()) + " lines)"};
+  }
+  const LineState& state = line_states_[request.line() - 1];
+  sim::LineCommand command;
+  switch (request.command_case()) {
+    case linev1::PortCommandRequest::kRing: {
+      dsp::Cadence cadence = sim::kUsRingCadence;
+      if (request.ring().segments_ms_size() > 0) {
+        if (request.ring().segments_ms_size() > static_cast<int>(cadence.segments_ms.size())) {
+          return Error{"a ring cadence has at most 8 segments"};
+        }
+        cadence = dsp::Cadence{};
+        for (int i = 0; i < request.ring().segments_ms_size(); ++i) {
+          if (request.ring().segments_ms(i) > 65535) return Error{"a cadence segment is at most 65535 ms"};
+          cadence.segments_ms[i] = static_cast<uint16_t>(request.ring().segments_ms(i));
+        }
+        cadence.count = static_cast<uint8_t>(request.ring().segments_ms_size());
+        cadence.repeat = true;
+        if (!sim::IsValidCadence(cadence)) return Error{"the ring cadence has no ring in it"};
+      }
+      command = sim::LineCommand::RingStart(cadence);
+      break;
+    }
+    case linev1::PortCommandRequest::kStopRing:
+      command = sim::LineCommand::RingStop();
+      break;
+    case linev1::PortCommandRequest::kReversePolarity:
+      command = sim::LineCommand::SetPolarity(request.reverse_polarity() ? sim::Polarity::kReversed
+                                                                           : sim::Polarity::kNormal);
+      break;
+    case linev1::PortCommandRequest::kSeize:
+      command = sim::LineCommand::Seize();
+      break;
+    case linev1::PortCommandRequest::kRelease:
+      command = sim::LineCommand::Release();
+      break;
+    case linev1::PortCommandRequest::kMessageWaiting:
+      command = sim::LineCommand::MessageWaiting(request.message_waiting());
+      break;
+    case linev1::PortCommandRequest::COMMAND_NOT_SET:
+      return Error{"no port command given"};
+  }
+  const sim::CommandResult result = cards_[state.card].sim->line(state.channel).Apply(command);
+  linev1::PortCommandReply reply;
+  switch (result) {
+    case sim::CommandResult::kOk:
+      reply.set_result("ok");
+      break;
+    case sim::CommandResult::kNotApplicable:
+      return Error{std::string(sim::LineCommandTypeName(command.type)) + " does not apply to line " +
+                   std::to_string(request.line()) + " (" + (state.fxs ? "FXS" : "FXO") + ")"};
+    case sim::CommandResult::kInvalid:
+      return Error{std::string(sim::LineCommandTypeName(command.type)) + " refused by line " +
+                   std::to_string(request.line()) + " in its present state"};
+  }
+  log::Info("port command", {{"line", request.line()}, {"command", sim::LineCommandTypeName(command.type)}});
+  return reply;
 }
 
 void TdmService::FillDetail(process::v1::Heartbeat& heartbeat) const {
