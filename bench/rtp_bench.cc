@@ -1,5 +1,6 @@
 // RTP receive path: header parse + receive statistics + jitter-buffer insert per
-// packet, Get() per frame (real, concealed), RTCP build/parse. Release build:
+// packet, Get() per frame (real, concealed), RTCP build/parse; RFC 4733 telephone-event
+// send and receive. Release build:
 //   build/release/bench/rtp_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
@@ -16,6 +17,8 @@
 #include "media/rtp/receive_stats.h"
 #include "media/rtp/rtcp.h"
 #include "media/rtp/rtp_header.h"
+#include "media/rtp/rtp_sender.h"
+#include "media/rtp/telephone_event.h"
 
 namespace rtp = linegate::media::rtp;
 using linegate::ManualClock;
@@ -193,5 +196,85 @@ void BM_RtcpBuildParse(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_RtcpBuildParse);
+
+// RFC 4733 sending: digits of 100 ms on, 60 ms off, polled every 20 ms; each poll loop
+// builds the due packets through RtpSender (4 updates and 3 finals per digit). Items =
+// event packets built.
+void BM_TelephoneEventSend(benchmark::State& state) {
+  struct FixedRandom final : rtp::RandomSource {
+    uint32_t NextUint32() override { return 0x12345678; }
+  } random;
+  rtp::RtpSender rtp_sender({.payload_type = 0}, random);
+  auto created = rtp::TelephoneEventSender::Create({});
+  if (!created.ok()) std::abort();
+  rtp::TelephoneEventSender sender = std::move(created).value();
+  std::array<uint8_t, rtp::TelephoneEventSender::kPacketSize> buffer{};
+  uint64_t tick = 0;
+  uint64_t packets = 0;
+  for (auto _ : state) {
+    // One 20 ms tick: key edges of the cycle of 8 ticks, then the due packets.
+    const uint64_t phase = tick % 8;
+    const uint64_t start = tick * 160;
+    if (phase == 0) (void)sender.KeyDown(static_cast<uint8_t>((tick / 8) % 16), start);
+    if (phase == 5) (void)sender.KeyUp(start);
+    size_t n;
+    while ((n = sender.BuildNextPacket(start + 160, rtp_sender, buffer)) > 0) {
+      benchmark::DoNotOptimize(buffer);
+      ++packets;
+    }
+    ++tick;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(packets));
+  state.counters["packets_per_tick"] = static_cast<double>(packets) / static_cast<double>(tick);
+}
+BENCHMARK(BM_TelephoneEventSend);
+
+// RFC 4733 receiving: parse + OnPacket + taking the notices, over a prepared stream of
+// digits (marker, updates, three finals each) whose timestamps advance per pass.
+// Items = packets.
+void BM_TelephoneEventReceive(benchmark::State& state) {
+  constexpr size_t kDigits = 64;
+  constexpr size_t kPerDigit = 7;
+  std::vector<std::array<uint8_t, 16>> packets(kDigits * kPerDigit);
+  for (size_t d = 0; d < kDigits; ++d) {
+    for (size_t i = 0; i < kPerDigit; ++i) {
+      auto& p = packets[d * kPerDigit + i];
+      const bool final_packet = i >= 4;
+      rtp::RtpHeaderFields fields;
+      fields.marker = i == 0;
+      fields.payload_type = 101;
+      fields.sequence = static_cast<uint16_t>(d * kPerDigit + i);
+      fields.timestamp = static_cast<uint32_t>(d * 1280);
+      fields.ssrc = kSsrc;
+      rtp::WriteRtpHeader(fields, p);
+      const uint16_t duration = static_cast<uint16_t>(final_packet ? 800 : 160 * (i + 1));
+      rtp::WriteTelephoneEventPayload(
+          {.event = static_cast<uint8_t>(d % 16), .end = final_packet, .volume = 10, .duration = duration},
+          std::span(p).subspan(12));
+    }
+  }
+  rtp::TelephoneEventReceiver receiver;
+  ManualClock clock;
+  size_t k = 0;
+  uint64_t ends = 0;
+  for (auto _ : state) {
+    auto& p = packets[k];
+    if (k == 0) {
+      // Next pass: move every timestamp on, so the digits are new events again.
+      state.PauseTiming();
+      for (auto& q : packets) rtp::StoreBe32(q.data() + 4, rtp::LoadBe32(q.data() + 4) + kDigits * 1280);
+      state.ResumeTiming();
+    }
+    rtp::RtpHeaderView view;
+    if (rtp::ParseRtpHeader(p, view) != rtp::RtpParseStatus::kOk) std::abort();
+    benchmark::DoNotOptimize(receiver.OnPacket(view, clock.Now()));
+    while (auto notice = receiver.PopNotice()) ends += notice->edge == rtp::TelephoneEventEdge::kEnd;
+    k = (k + 1) % packets.size();
+  }
+  state.counters["ends_per_digit"] =
+      static_cast<double>(ends) * kPerDigit / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TelephoneEventReceive);
 
 }  // namespace

@@ -28,9 +28,9 @@ void RtpSender::ChangeSsrc() {
 
 size_t RtpSender::BuildPacket(uint64_t sample_clock, std::span<const uint8_t> payload, bool talk_spurt_start,
                               std::span<uint8_t> out) {
-  const bool gap = has_sent_ && sample_clock != next_sample_clock_;
+  const bool gap = sample_clock != next_sample_clock_;
   RtpHeaderFields fields;
-  fields.marker = talk_spurt_start || !has_sent_ || gap;
+  fields.marker = talk_spurt_start || !audio_continues_ || gap;
   fields.payload_type = payload_type_;
   fields.sequence = sequence_;
   fields.timestamp = RtpTimestamp(sample_clock);
@@ -48,6 +48,31 @@ size_t RtpSender::BuildPacket(uint64_t sample_clock, std::span<const uint8_t> pa
   octet_count_ += static_cast<uint32_t>(payload.size());
   next_sample_clock_ = sample_clock + payload.size();
   has_sent_ = true;
+  audio_continues_ = true;
+  return header + payload.size();
+}
+
+size_t RtpSender::BuildNonAudioPacket(uint8_t payload_type, uint64_t timestamp_sample_clock, bool marker,
+                                      std::span<const uint8_t> payload, std::span<uint8_t> out) {
+  RtpHeaderFields fields;
+  fields.marker = marker;
+  fields.payload_type = payload_type;
+  fields.sequence = sequence_;
+  fields.timestamp = RtpTimestamp(timestamp_sample_clock);
+  fields.ssrc = ssrc_;
+  if (out.size() < kRtpFixedHeaderSize + payload.size()) [[unlikely]] {
+    return 0;
+  }
+  const size_t header = WriteRtpHeader(fields, out);
+  if (header == 0) [[unlikely]] {
+    return 0;
+  }
+  if (!payload.empty()) std::memcpy(out.data() + header, payload.data(), payload.size());
+  ++sequence_;
+  ++packet_count_;
+  octet_count_ += static_cast<uint32_t>(payload.size());
+  has_sent_ = true;
+  audio_continues_ = false;
   return header + payload.size();
 }
 

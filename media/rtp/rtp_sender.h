@@ -50,6 +50,15 @@ class RtpSender {
   size_t BuildPacket(uint64_t sample_clock, std::span<const uint8_t> payload, bool talk_spurt_start,
                      std::span<uint8_t> out);
 
+  // A packet of another payload format in the same stream: RFC 4733 telephone-events
+  // share the audio's SSRC, sequence numbers and timestamp clock, but carry their own
+  // timestamp (the event's start, `timestamp_sample_clock`) and marker. Counted in the
+  // SR counts like audio (6.4.1). The next audio packet starts a talk spurt (its marker
+  // is set), since the audio was suppressed meanwhile. Returns the packet length, or 0
+  // if `out` is too short (nothing is consumed then).
+  size_t BuildNonAudioPacket(uint8_t payload_type, uint64_t timestamp_sample_clock, bool marker,
+                             std::span<const uint8_t> payload, std::span<uint8_t> out);
+
   // A new random SSRC after a collision (RFC 3550 8.2); counts restart (6.4.1).
   void ChangeSsrc();
 
@@ -72,6 +81,7 @@ class RtpSender {
   uint16_t sequence_;
   uint32_t timestamp_offset_;
   uint64_t next_sample_clock_ = 0;
+  bool audio_continues_ = false;  // the last packet was audio: the next may follow on
   uint32_t packet_count_ = 0;
   uint32_t octet_count_ = 0;
   bool has_sent_ = false;
