@@ -334,10 +334,10 @@ Status MediaEngine::SendCallerId(const v1::SendCallerIdRequest& request) {
   if (request.caller_id().number().empty()) info.number_absence = dsp::CallerIdAbsence::kUnavailable;
   dsp::CallerIdStandard standard = dsp::CallerIdStandard::kBell202;
   switch (request.caller_id().standard()) {
-    case tdm::v1::CALLER_ID_STANDARD_V23:
+    case ::linegate::tdm::v1::CALLER_ID_STANDARD_V23:
       standard = dsp::CallerIdStandard::kV23;
       break;
-    case tdm::v1::CALLER_ID_STANDARD_DTMF:
+    case ::linegate::tdm::v1::CALLER_ID_STANDARD_DTMF:
       standard = dsp::CallerIdStandard::kDtmf;
       break;
     default:
