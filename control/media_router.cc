@@ -46,9 +46,8 @@ void MediaRouter::Relay(const std::string& peer, const google::protobuf::Message
 
 void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
   dispatcher.OnRequest<tdm::v1::LineScriptRequest>(
-      [this](const tdm::v1::LineScriptRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
-        Relay("tdm", request, replier);
-      });
+      [this](const tdm::v1::LineScriptRequest& request, const bus::v1::Envelope&,
+             const bus::Replier& replier) { Relay("tdm", request, replier); });
   dispatcher.OnRequest(tdm::v1::PortCommandRequest::descriptor()->full_name(),
                        [this](const bus::v1::Envelope& envelope, const bus::Replier& replier) {
                          HandlePortCommand(envelope, replier);
@@ -60,7 +59,8 @@ void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
                                                                const bus::v1::Envelope&,
                                                                const bus::Replier& replier) {
     std::string peer, error;
-    if (!MediaOf(request.params().line(), peer, error)) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, error);
+    if (!MediaOf(request.params().line(), peer, error))
+      return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, error);
     auto it = sessions_.find(request.params().line());
     if (it == sessions_.end()) {
       return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND,
@@ -69,14 +69,15 @@ void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
     media::v1::ModifySessionRequest forwarded = request;
     forwarded.mutable_params()->set_local_port(it->second.local_port());
     const uint32_t line = request.params().line();
-    server_.Request(peer, forwarded, timeout(), [this, replier, forwarded, line](const bus::v1::Envelope& reply) {
-      if (reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED) {
-        replier.Fail(reply.error().code(), reply.error().message());
-        return;
-      }
-      sessions_[line] = forwarded.params();
-      replier.Forward(reply.payload());
-    });
+    server_.Request(peer, forwarded, timeout(),
+                    [this, replier, forwarded, line](const bus::v1::Envelope& reply) {
+                      if (reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED) {
+                        replier.Fail(reply.error().code(), reply.error().message());
+                        return;
+                      }
+                      sessions_[line] = forwarded.params();
+                      replier.Forward(reply.payload());
+                    });
   });
   dispatcher.OnRequest<media::v1::DeleteSessionRequest>([this](const media::v1::DeleteSessionRequest& request,
                                                                const bus::v1::Envelope&,
@@ -143,12 +144,13 @@ void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
       });
     }
   });
-  dispatcher.OnRequest<media::v1::PlayToneRequest>(
-      [this](const media::v1::PlayToneRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
-        std::string peer, error;
-        if (!MediaOf(request.line(), peer, error)) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, error);
-        Relay(peer, request, replier);
-      });
+  dispatcher.OnRequest<media::v1::PlayToneRequest>([this](const media::v1::PlayToneRequest& request,
+                                                          const bus::v1::Envelope&,
+                                                          const bus::Replier& replier) {
+    std::string peer, error;
+    if (!MediaOf(request.line(), peer, error)) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, error);
+    Relay(peer, request, replier);
+  });
   dispatcher.OnRequest<media::v1::SendCallerIdRequest>([this](const media::v1::SendCallerIdRequest& request,
                                                               const bus::v1::Envelope&,
                                                               const bus::Replier& replier) {
@@ -160,13 +162,14 @@ void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
 
 void MediaRouter::CreateSession(const media::v1::CreateSessionRequest& request, const bus::Replier& replier) {
   std::string peer, error;
-  if (!MediaOf(request.params().line(), peer, error)) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, error);
+  if (!MediaOf(request.params().line(), peer, error))
+    return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, error);
   const uint32_t line = request.params().line();
   server_.Request(peer, request, timeout(), [this, replier, request, line](const bus::v1::Envelope& reply) {
     auto created = bus::Unpack<media::v1::CreateSessionReply>(reply);
     if (!created) {
       replier.Fail(reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED ? reply.error().code()
-                                                                            : bus::v1::ERROR_CODE_INTERNAL,
+                                                                           : bus::v1::ERROR_CODE_INTERNAL,
                    created.error());
       return;
     }
@@ -177,9 +180,11 @@ void MediaRouter::CreateSession(const media::v1::CreateSessionRequest& request, 
   });
 }
 
-void MediaRouter::OnProcessState(const process::v1::ProcessStatus& status, process::v1::ProcessState previous) {
+void MediaRouter::OnProcessState(const process::v1::ProcessStatus& status,
+                                 process::v1::ProcessState previous) {
   if (status.kind() != process::v1::PROCESS_KIND_MEDIA) return;
-  if (status.state() != process::v1::PROCESS_STATE_RUNNING || previous == process::v1::PROCESS_STATE_RUNNING) return;
+  if (status.state() != process::v1::PROCESS_STATE_RUNNING || previous == process::v1::PROCESS_STATE_RUNNING)
+    return;
   RestoreSessions(status.shard());
 }
 
@@ -204,7 +209,8 @@ void MediaRouter::RestoreSessions(uint32_t shard) {
 void MediaRouter::HandlePortCommand(const bus::v1::Envelope& envelope, const bus::Replier& replier) {
   tdm::v1::PortCommandRequest request;
   if (!envelope.payload().UnpackTo(&request)) {
-    return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, "payload does not decode as PortCommandRequest");
+    return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT,
+                        "payload does not decode as PortCommandRequest");
   }
   const bool caller_id = request.command_case() == tdm::v1::PortCommandRequest::kRing &&
                          (!request.caller_id().number().empty() || !request.caller_id().name().empty());
@@ -222,14 +228,15 @@ void MediaRouter::HandlePortCommand(const bus::v1::Envelope& envelope, const bus
     // ("A" + digits + "C", 70 ms on + 70 ms off each, and a pause).
     cid.set_delay_ms(0);
     const uint32_t ring_after_ms = static_cast<uint32_t>(cid.caller_id().number().size() + 2) * 140 + 500;
-    server_.Request(peer, cid, timeout(), [this, replier, request, ring_after_ms](const bus::v1::Envelope& reply) {
-      if (reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED) {
-        replier.Fail(reply.error().code(), reply.error().message());
-        return;
-      }
-      reactor_.AddTimer(std::chrono::milliseconds(ring_after_ms),
-                        [this, replier, request] { Relay("tdm", request, replier); });
-    });
+    server_.Request(peer, cid, timeout(),
+                    [this, replier, request, ring_after_ms](const bus::v1::Envelope& reply) {
+                      if (reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED) {
+                        replier.Fail(reply.error().code(), reply.error().message());
+                        return;
+                      }
+                      reactor_.AddTimer(std::chrono::milliseconds(ring_after_ms),
+                                        [this, replier, request] { Relay("tdm", request, replier); });
+                    });
     return;
   }
   // FSK: ring first, then the caller ID in the first silent interval.
@@ -244,7 +251,8 @@ void MediaRouter::HandlePortCommand(const bus::v1::Envelope& envelope, const bus
     const google::protobuf::Any ring_reply = reply.payload();
     server_.Request(peer, cid, timeout(), [replier, ring_reply](const bus::v1::Envelope& cid_reply) {
       if (cid_reply.error().code() != bus::v1::ERROR_CODE_UNSPECIFIED) {
-        replier.Fail(cid_reply.error().code(), "ringing, but caller ID refused: " + cid_reply.error().message());
+        replier.Fail(cid_reply.error().code(),
+                     "ringing, but caller ID refused: " + cid_reply.error().message());
         return;
       }
       replier.Forward(ring_reply);

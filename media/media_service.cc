@@ -68,55 +68,57 @@ void MediaService::RegisterHandlers(bus::Dispatcher& dispatcher) {
   auto not_ready = [](const bus::Replier& replier) {
     replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "media process not configured yet");
   };
-  dispatcher.OnRequest<v1::CreateSessionRequest>(
-      [this, not_ready](const v1::CreateSessionRequest& request, const bus::v1::Envelope&,
-                        const bus::Replier& replier) {
-        if (!engine_) return not_ready(replier);
-        auto reply = engine_->CreateSession(request.params());
-        if (!reply) return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, reply.error());
-        replier.Reply(*reply);
-      });
-  dispatcher.OnRequest<v1::ModifySessionRequest>(
-      [this, not_ready](const v1::ModifySessionRequest& request, const bus::v1::Envelope&,
-                        const bus::Replier& replier) {
-        if (!engine_) return not_ready(replier);
-        if (Status modified = engine_->ModifySession(request.params()); !modified) {
-          return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, modified.error());
-        }
-        replier.Reply(v1::ModifySessionReply());
-      });
-  dispatcher.OnRequest<v1::DeleteSessionRequest>(
-      [this, not_ready](const v1::DeleteSessionRequest& request, const bus::v1::Envelope&,
-                        const bus::Replier& replier) {
-        if (!engine_) return not_ready(replier);
-        auto reply = engine_->DeleteSession(request.line());
-        if (!reply) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, reply.error());
-        replier.Reply(*reply);
-      });
-  dispatcher.OnRequest<v1::ListSessionsRequest>(
-      [this, not_ready](const v1::ListSessionsRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
-        if (!engine_) return not_ready(replier);
-        v1::ListSessionsReply reply;
-        engine_->ListSessions(reply);
-        replier.Reply(reply);
-      });
-  dispatcher.OnRequest<v1::PlayToneRequest>(
-      [this, not_ready](const v1::PlayToneRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
-        if (!engine_) return not_ready(replier);
-        if (Status played = engine_->PlayTone(request); !played) {
-          return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, played.error());
-        }
-        replier.Reply(v1::PlayToneReply());
-      });
-  dispatcher.OnRequest<v1::SendCallerIdRequest>(
-      [this, not_ready](const v1::SendCallerIdRequest& request, const bus::v1::Envelope&,
-                        const bus::Replier& replier) {
-        if (!engine_) return not_ready(replier);
-        if (Status sent = engine_->SendCallerId(request); !sent) {
-          return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, sent.error());
-        }
-        replier.Reply(v1::SendCallerIdReply());
-      });
+  dispatcher.OnRequest<v1::CreateSessionRequest>([this, not_ready](const v1::CreateSessionRequest& request,
+                                                                   const bus::v1::Envelope&,
+                                                                   const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    auto reply = engine_->CreateSession(request.params());
+    if (!reply) return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, reply.error());
+    replier.Reply(*reply);
+  });
+  dispatcher.OnRequest<v1::ModifySessionRequest>([this, not_ready](const v1::ModifySessionRequest& request,
+                                                                   const bus::v1::Envelope&,
+                                                                   const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    if (Status modified = engine_->ModifySession(request.params()); !modified) {
+      return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, modified.error());
+    }
+    replier.Reply(v1::ModifySessionReply());
+  });
+  dispatcher.OnRequest<v1::DeleteSessionRequest>([this, not_ready](const v1::DeleteSessionRequest& request,
+                                                                   const bus::v1::Envelope&,
+                                                                   const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    auto reply = engine_->DeleteSession(request.line());
+    if (!reply) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, reply.error());
+    replier.Reply(*reply);
+  });
+  dispatcher.OnRequest<v1::ListSessionsRequest>([this, not_ready](const v1::ListSessionsRequest&,
+                                                                  const bus::v1::Envelope&,
+                                                                  const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    v1::ListSessionsReply reply;
+    engine_->ListSessions(reply);
+    replier.Reply(reply);
+  });
+  dispatcher.OnRequest<v1::PlayToneRequest>([this, not_ready](const v1::PlayToneRequest& request,
+                                                              const bus::v1::Envelope&,
+                                                              const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    if (Status played = engine_->PlayTone(request); !played) {
+      return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, played.error());
+    }
+    replier.Reply(v1::PlayToneReply());
+  });
+  dispatcher.OnRequest<v1::SendCallerIdRequest>([this, not_ready](const v1::SendCallerIdRequest& request,
+                                                                  const bus::v1::Envelope&,
+                                                                  const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    if (Status sent = engine_->SendCallerId(request); !sent) {
+      return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, sent.error());
+    }
+    replier.Reply(v1::SendCallerIdReply());
+  });
 }
 
 void MediaService::OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) {

@@ -105,7 +105,8 @@ int RunPort(const std::vector<std::string>& args, bus::Client& client, Duration 
         size_t start = 0;
         while (start <= value.size()) {
           const size_t comma = value.find(',', start);
-          auto ms = ParseUint(value.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+          auto ms =
+              ParseUint(value.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
           if (!ms) return Usage("port ring: --cadence takes milliseconds separated by commas");
           request.mutable_ring()->add_segments_ms(*ms);
           if (comma == std::string::npos) break;
@@ -154,7 +155,8 @@ int RunPort(const std::vector<std::string>& args, bus::Client& client, Duration 
 }
 
 // Parses the options of media create/modify into `params`; an error text on failure.
-std::string ParseSessionOptions(const std::vector<std::string>& args, size_t i, media::v1::SessionParams& params) {
+std::string ParseSessionOptions(const std::vector<std::string>& args, size_t i,
+                                media::v1::SessionParams& params) {
   for (; i < args.size(); ++i) {
     const std::string& option = args[i];
     if (i + 1 >= args.size()) return option + " needs a value";
@@ -220,19 +222,21 @@ std::string ParseSessionOptions(const std::vector<std::string>& args, size_t i, 
 std::string FormatStats(const media::v1::ListSessionsReply& list) {
   std::string text;
   char row[320];
-  std::snprintf(row, sizeof(row), "%-5s %-6s %-5s %-22s %9s %9s %7s %7s %8s %7s %6s\n", "LINE", "PORT", "CODEC",
-                "REMOTE", "SENT", "RECEIVED", "LOST", "LOSS%", "JITTERms", "RTTms", "MISSED");
+  std::snprintf(row, sizeof(row), "%-5s %-6s %-5s %-22s %9s %9s %7s %7s %8s %7s %6s\n", "LINE", "PORT",
+                "CODEC", "REMOTE", "SENT", "RECEIVED", "LOST", "LOSS%", "JITTERms", "RTTms", "MISSED");
   text += row;
   for (const auto& s : list.sessions()) {
-    std::snprintf(row, sizeof(row), "%-5u %-6u %-5s %-22s %9llu %9llu %7lld %7.2f %8.2f %7.1f %6llu\n", s.line(),
-                  s.local_port(), s.codec().c_str(), s.remote().c_str(),
+    std::snprintf(row, sizeof(row), "%-5u %-6u %-5s %-22s %9llu %9llu %7lld %7.2f %8.2f %7.1f %6llu\n",
+                  s.line(), s.local_port(), s.codec().c_str(), s.remote().c_str(),
                   static_cast<unsigned long long>(s.packets_sent()),
-                  static_cast<unsigned long long>(s.packets_received()), static_cast<long long>(s.packets_lost()),
-                  s.loss_percent(), s.jitter_ms(), s.rtt_ms(), static_cast<unsigned long long>(s.missed_deadlines()));
+                  static_cast<unsigned long long>(s.packets_received()),
+                  static_cast<long long>(s.packets_lost()), s.loss_percent(), s.jitter_ms(), s.rtt_ms(),
+                  static_cast<unsigned long long>(s.missed_deadlines()));
     text += row;
   }
   for (const auto& shard : list.shards()) {
-    std::snprintf(row, sizeof(row), "%s: lines %u-%u, %u sessions, %llu ticks, %llu missed deadlines, cpu %.2f s\n",
+    std::snprintf(row, sizeof(row),
+                  "%s: lines %u-%u, %u sessions, %llu ticks, %llu missed deadlines, cpu %.2f s\n",
                   shard.process().c_str(), shard.first_line(), shard.first_line() + shard.line_count() - 1,
                   shard.sessions(), static_cast<unsigned long long>(shard.ticks()),
                   static_cast<unsigned long long>(shard.missed_deadlines()), shard.cpu_seconds());
@@ -253,7 +257,8 @@ int RunMedia(const std::vector<std::string>& args, bus::Client& client, Duration
     return 0;
   }
   if (args.size() < 2) return Usage("media " + verb + ": LINE is required");
-  std::optional<uint32_t> line = args[1] == "all" && verb == "delete" ? std::optional<uint32_t>(0) : ParseUint(args[1]);
+  std::optional<uint32_t> line =
+      args[1] == "all" && verb == "delete" ? std::optional<uint32_t>(0) : ParseUint(args[1]);
   if (!line) return Usage("media " + verb + ": '" + args[1] + "' is not a line number");
   if (verb == "create" || verb == "modify") {
     media::v1::SessionParams params;
@@ -267,8 +272,8 @@ int RunMedia(const std::vector<std::string>& args, bus::Client& client, Duration
       *request.mutable_params() = params;
       auto reply = Ask<media::v1::CreateSessionReply>(client, request, timeout);
       if (!reply) return 3;
-      std::printf("line %u: session on %s:%u (%s)\n", *line, reply->local_address().c_str(), reply->local_port(),
-                  reply->media_process().c_str());
+      std::printf("line %u: session on %s:%u (%s)\n", *line, reply->local_address().c_str(),
+                  reply->local_port(), reply->media_process().c_str());
       return 0;
     }
     media::v1::ModifySessionRequest request;

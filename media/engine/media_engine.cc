@@ -36,8 +36,8 @@ std::optional<dsp::CallProgressTone> ToneOf(v1::ToneKind kind) {
 
 }  // namespace
 
-MediaEngine::MediaEngine(const config::v1::Config& config, uint32_t shard, std::unique_ptr<packetio::PacketIo> io,
-                         EngineEvents& events, const Clock& clock)
+MediaEngine::MediaEngine(const config::v1::Config& config, uint32_t shard,
+                         std::unique_ptr<packetio::PacketIo> io, EngineEvents& events, const Clock& clock)
     : config_(config), shard_(shard), io_(std::move(io)), events_(&events), clock_(&clock) {}
 
 MediaEngine::~MediaEngine() {
@@ -182,7 +182,8 @@ Result<std::pair<packetio::FlowId, packetio::FlowId>> MediaEngine::OpenPorts(uin
     auto flows = open_pair(port);
     if (flows) return flows;
   }
-  return Error{"no free RTP port pair in " + std::to_string(ports_.first) + "-" + std::to_string(ports_.last)};
+  return Error{"no free RTP port pair in " + std::to_string(ports_.first) + "-" +
+               std::to_string(ports_.last)};
 }
 
 void MediaEngine::ClosePorts(Channel& channel) {
@@ -204,8 +205,8 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   if (!settings) return Error{settings.error()};
   auto flows = OpenPorts(params.local_port());
   if (!flows) return Error{flows.error()};
-  auto session = RtpSession::Create(*settings, frame_samples_, *io_, flows->first, flows->second, *clock_, random_,
-                                    *events_);
+  auto session = RtpSession::Create(*settings, frame_samples_, *io_, flows->first, flows->second, *clock_,
+                                    random_, *events_);
   if (!session) {
     io_->CloseFlow(flows->first);
     io_->CloseFlow(flows->second);
@@ -275,8 +276,8 @@ uint64_t MediaEngine::MissedDeadlines() const {
 }
 
 size_t MediaEngine::session_count() const {
-  return static_cast<size_t>(std::count_if(channels_.begin(), channels_.end(),
-                                           [](const Channel& channel) { return channel.session != nullptr; }));
+  return static_cast<size_t>(std::count_if(
+      channels_.begin(), channels_.end(), [](const Channel& channel) { return channel.session != nullptr; }));
 }
 
 void MediaEngine::ListSessions(v1::ListSessionsReply& reply) const {
@@ -363,7 +364,8 @@ void MediaEngine::ReceivePackets(TimePoint now) {
     for (size_t i = 0; i < n; ++i) {
       const packetio::Packet& packet = burst_[i];
       ++counters_.packets_in;
-      const uint32_t index = packet.flow < flow_to_channel_.size() ? flow_to_channel_[packet.flow] : kNoChannel;
+      const uint32_t index =
+          packet.flow < flow_to_channel_.size() ? flow_to_channel_[packet.flow] : kNoChannel;
       if (index == kNoChannel || !channels_[index].session) {
         ++counters_.packets_unknown_flow;
         continue;

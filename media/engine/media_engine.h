@@ -38,8 +38,8 @@ class EngineEvents : public SessionEvents {
 
 struct EngineCounters {
   uint64_t polls = 0;
-  uint64_t frames = 0;         // TDM frames processed (all lines)
-  uint64_t ticks = 0;          // TDM ticks processed
+  uint64_t frames = 0;  // TDM frames processed (all lines)
+  uint64_t ticks = 0;   // TDM ticks processed
   uint64_t packets_in = 0;
   uint64_t packets_unknown_flow = 0;
   uint64_t attach_attempts = 0;
@@ -49,7 +49,8 @@ struct EngineCounters {
 class MediaEngine {
  public:
   static Result<std::unique_ptr<MediaEngine>> Create(const config::v1::Config& config, uint32_t shard,
-                                                     std::unique_ptr<packetio::PacketIo> io, EngineEvents& events,
+                                                     std::unique_ptr<packetio::PacketIo> io,
+                                                     EngineEvents& events,
                                                      const Clock& clock = SteadyClock::Instance());
   ~MediaEngine();
 

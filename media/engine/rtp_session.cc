@@ -25,7 +25,8 @@ Result<SessionSettings> ResolveSettings(const v1::SessionParams& params, uint32_
   if (params.remote_port() == 0 || params.remote_port() > 65534) {
     return Error{"remote_port must be 1..65534 (RTCP goes to the port above)"};
   }
-  auto remote = packetio::Endpoint::Parse(params.remote_address(), static_cast<uint16_t>(params.remote_port()));
+  auto remote =
+      packetio::Endpoint::Parse(params.remote_address(), static_cast<uint16_t>(params.remote_port()));
   if (!remote) return Error{"remote_address: " + remote.error()};
   settings.remote_rtp = *remote;
   settings.remote_rtcp = *remote;
@@ -75,17 +76,18 @@ Result<SessionSettings> ResolveSettings(const v1::SessionParams& params, uint32_
   return settings;
 }
 
-Result<std::unique_ptr<RtpSession>> RtpSession::Create(const SessionSettings& settings, uint32_t frame_samples,
-                                                       packetio::PacketIo& io, packetio::FlowId rtp_flow,
-                                                       packetio::FlowId rtcp_flow, const Clock& clock,
-                                                       rtp::RandomSource& random, SessionEvents& events) {
+Result<std::unique_ptr<RtpSession>> RtpSession::Create(const SessionSettings& settings,
+                                                       uint32_t frame_samples, packetio::PacketIo& io,
+                                                       packetio::FlowId rtp_flow, packetio::FlowId rtcp_flow,
+                                                       const Clock& clock, rtp::RandomSource& random,
+                                                       SessionEvents& events) {
   rtp::JitterBufferConfig jb;
   jb.law = settings.law;
   jb.frame_samples = frame_samples;
   auto jitter_buffer = rtp::JitterBuffer::Create(jb, clock);
   if (!jitter_buffer) return Error{"jitter buffer: " + jitter_buffer.error()};
-  std::unique_ptr<RtpSession> session(new RtpSession(settings, frame_samples, io, rtp_flow, rtcp_flow, clock, random,
-                                                     events, std::move(*jitter_buffer)));
+  std::unique_ptr<RtpSession> session(new RtpSession(settings, frame_samples, io, rtp_flow, rtcp_flow, clock,
+                                                     random, events, std::move(*jitter_buffer)));
   rtp::TelephoneEventSenderConfig te;
   te.payload_type = settings.telephone_event_pt;
   te.update_interval_samples = settings.ptime_ms * 8;
@@ -126,7 +128,8 @@ Status RtpSession::Modify(const SessionSettings& settings) {
     if (!jitter_buffer) return Error{"jitter buffer: " + jitter_buffer.error()};
     jitter_buffer_ = std::move(*jitter_buffer);
   }
-  if (settings.ptime_ms != settings_.ptime_ms || settings.telephone_event_pt != settings_.telephone_event_pt) {
+  if (settings.ptime_ms != settings_.ptime_ms ||
+      settings.telephone_event_pt != settings_.telephone_event_pt) {
     rtp::TelephoneEventSenderConfig te;
     te.payload_type = settings.telephone_event_pt;
     te.update_interval_samples = settings.ptime_ms * 8;
@@ -165,8 +168,9 @@ void RtpSession::SendAudio(uint64_t sample_clock, bool marker) {
     if (buffer == nullptr) return;
   }
   // Built in place in the transmit buffer: header and payload, no intermediate copy.
-  const size_t length = sender_.BuildPacket(sample_clock, std::span<const uint8_t>(payload_.data(), payload_samples_),
-                                            marker, std::span<uint8_t>(buffer, packetio::PacketIo::kBufferSize));
+  const size_t length =
+      sender_.BuildPacket(sample_clock, std::span<const uint8_t>(payload_.data(), payload_samples_), marker,
+                          std::span<uint8_t>(buffer, packetio::PacketIo::kBufferSize));
   if (length == 0) return;
   io_->QueueTx(packetio::Packet{buffer, static_cast<uint32_t>(length), rtp_flow_, settings_.remote_rtp});
   ++packets_sent_;
@@ -186,7 +190,8 @@ void RtpSession::FromLine(std::span<const int16_t> frame, uint64_t sample_clock,
     if (event.type == dsp::DtmfEventType::kStart) {
       dtmf_start_ = at;
       if (settings_.rfc4733 && settings_.send) {
-        if (auto code = rtp::TelephoneEventForDigit(event.digit)) event_sender_.KeyDown(*code, std::min(at, sample_clock));
+        if (auto code = rtp::TelephoneEventForDigit(event.digit))
+          event_sender_.KeyDown(*code, std::min(at, sample_clock));
       }
     } else {
       if (settings_.rfc4733 && settings_.send) event_sender_.KeyUp(std::min(at, sample_clock + frame.size()));
@@ -251,7 +256,8 @@ void RtpSession::HandleEventNotices() {
 
 void RtpSession::OnRtpPacket(const packetio::Packet& packet, TimePoint now) {
   rtp::RtpHeaderView view;
-  if (rtp::ParseRtpHeader(std::span<const uint8_t>(packet.data, packet.length), view) != rtp::RtpParseStatus::kOk) {
+  if (rtp::ParseRtpHeader(std::span<const uint8_t>(packet.data, packet.length), view) !=
+      rtp::RtpParseStatus::kOk) {
     ++malformed_packets_;
     return;
   }
@@ -276,7 +282,8 @@ void RtpSession::OnRtpPacket(const packetio::Packet& packet, TimePoint now) {
 
 void RtpSession::OnRtcpPacket(const packetio::Packet& packet, TimePoint now) {
   rtp::RtcpCompound compound;
-  if (rtp::ParseRtcp(std::span<const uint8_t>(packet.data, packet.length), compound) != rtp::RtcpParseStatus::kOk) {
+  if (rtp::ParseRtcp(std::span<const uint8_t>(packet.data, packet.length), compound) !=
+      rtp::RtcpParseStatus::kOk) {
     ++malformed_packets_;
     return;
   }
@@ -304,7 +311,8 @@ void RtpSession::SendRtcp(TimePoint now, uint64_t sample_clock, bool bye) {
     info.rtp_timestamp = sender_.RtpTimestamp(sample_clock);
     info.packet_count = sender_.packet_count();
     info.octet_count = sender_.octet_count();
-    writer.AddSenderReport(sender_.ssrc(), info, std::span<const rtp::ReportBlock>(blocks.data(), block_count));
+    writer.AddSenderReport(sender_.ssrc(), info,
+                           std::span<const rtp::ReportBlock>(blocks.data(), block_count));
   } else {
     writer.AddReceiverReport(sender_.ssrc(), std::span<const rtp::ReportBlock>(blocks.data(), block_count));
   }

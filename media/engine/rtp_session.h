@@ -90,8 +90,8 @@ class RtpSession {
 
  private:
   RtpSession(const SessionSettings& settings, uint32_t frame_samples, packetio::PacketIo& io,
-             packetio::FlowId rtp_flow, packetio::FlowId rtcp_flow, const Clock& clock, rtp::RandomSource& random,
-             SessionEvents& events, rtp::JitterBuffer jitter_buffer);
+             packetio::FlowId rtp_flow, packetio::FlowId rtcp_flow, const Clock& clock,
+             rtp::RandomSource& random, SessionEvents& events, rtp::JitterBuffer jitter_buffer);
   void SendAudio(uint64_t sample_clock, bool marker);
   void SendTelephoneEvent(uint64_t sample_clock);
   void SendRtcp(TimePoint now, uint64_t sample_clock, bool bye);

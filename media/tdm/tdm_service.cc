@@ -28,8 +28,8 @@ std::vector<process::v1::LineInfo> EnumerateLines(const config::v1::Tdm& tdm) {
 std::string TdmBusPrefix(const config::v1::Config& config) {
   std::string prefix = "linegate";
   for (char c : config.runtime().runtime_dir()) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                       c == '.' || c == '_';
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.' || c == '_';
     prefix += plain ? c : '_';
   }
   // shm names are at most NAME_MAX; keep the distinctive tail of a long directory.
@@ -53,8 +53,8 @@ Result<LineLocation> LocateLine(const config::v1::Tdm& tdm, uint32_t line) {
     if (line >= first && line < first + count) return LineLocation{static_cast<uint32_t>(card), line - first};
     first += count;
   }
-  return Error{"line " + std::to_string(line) + " does not exist (the gateway has " + std::to_string(first - 1) +
-               " lines)"};
+  return Error{"line " + std::to_string(line) + " does not exist (the gateway has " +
+               std::to_string(first - 1) + " lines)"};
 }
 
 TdmService::~TdmService() {
@@ -120,9 +120,9 @@ Status TdmService::Configure(const config::v1::Config& config) {
     line_states_.push_back(std::move(state));
   }
   wall_anchor_steady_ = clock_->Now();
-  wall_anchor_unix_ms_ =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
+  wall_anchor_unix_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   log::Info("cards configured", {{"driver", config::v1::TdmDriver_Name(tdm_.driver())},
                                  {"cards", tdm_.cards_size()},
                                  {"lines", lines_.size()},
@@ -142,7 +142,8 @@ void TdmService::Tick() {
 void TdmService::Flush() {
   for (Card& card : cards_) {
     if (!card.sim) continue;
-    if (Status flushed = card.sim->Flush(); !flushed) log::Warn("recording flush failed", {{"error", flushed.error()}});
+    if (Status flushed = card.sim->Flush(); !flushed)
+      log::Warn("recording flush failed", {{"error", flushed.error()}});
   }
 }
 
@@ -154,7 +155,8 @@ void TdmService::Emit(uint32_t line, linev1::LineEventType type, TimePoint time,
   event.set_digit(std::move(digit));
   event.set_polarity(std::move(polarity));
   event.set_time_unix_ms(wall_anchor_unix_ms_ + ToMillis(time - wall_anchor_steady_));
-  log::Info("line event", {{"line", line}, {"event", linev1::LineEventType_Name(type)}, {"digit", event.digit()}});
+  log::Info("line event",
+            {{"line", line}, {"event", linev1::LineEventType_Name(type)}, {"digit", event.digit()}});
   if (event_sink_) event_sink_(event);
 }
 
@@ -256,7 +258,7 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
       break;
     case linev1::PortCommandRequest::kReversePolarity:
       command = sim::LineCommand::SetPolarity(request.reverse_polarity() ? sim::Polarity::kReversed
-                                                                           : sim::Polarity::kNormal);
+                                                                         : sim::Polarity::kNormal);
       break;
     case linev1::PortCommandRequest::kSeize:
       command = sim::LineCommand::Seize();

@@ -1,0 +1,381 @@
+// The engine end to end inside one process: a TDM bus region this test clocks (as the
+// tdm process would), the engine on kernel sockets, and a plain UDP socket as the far
+// end. Time is a ManualClock advanced one frame per tick, so nothing sleeps except to
+// let loopback deliver.
+#include "media/engine/media_engine.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "media/dsp/caller_id.h"
+#include "media/dsp/dtmf.h"
+#include "media/dsp/dtmf_detector.h"
+#include "media/dsp/g711.h"
+#include "media/dsp/oscillator.h"
+#include "media/dsp/tone_analyser.h"
+#include "media/packetio/kernel_socket_io.h"
+#include "media/rtp/rtp_header.h"
+#include "media/rtp/telephone_event.h"
+#include "media/tdm/tdm_service.h"
+
+namespace linegate::media::engine {
+namespace {
+
+constexpr uint32_t kFrame = 80;  // 10 ms
+
+class RecordingEvents final : public EngineEvents {
+ public:
+  void OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) override {
+    dtmf.push_back({line, digit, duration_ms, from_rtp});
+  }
+  void OnRtpTimeout(uint32_t line, uint32_t) override { timeouts.push_back(line); }
+  void OnFaxTone(uint32_t, const char*) override {}
+  struct Dtmf {
+    uint32_t line;
+    char digit;
+    uint32_t duration_ms;
+    bool from_rtp;
+  };
+  std::vector<Dtmf> dtmf;
+  std::vector<uint32_t> timeouts;
+};
+
+// A UDP socket on loopback standing for the far end.
+class Peer {
+ public:
+  Peer() {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    socklen_t length = sizeof(address);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~Peer() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+  std::vector<std::vector<uint8_t>> Drain() {
+    std::vector<std::vector<uint8_t>> packets;
+    uint8_t buffer[2048];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buffer, sizeof(buffer), 0);
+      if (n < 0) break;
+      packets.emplace_back(buffer, buffer + n);
+    }
+    return packets;
+  }
+  void SendTo(uint16_t port, std::span<const uint8_t> bytes) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
+    ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+class MediaEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/lg-engine-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    config_.mutable_runtime()->set_runtime_dir(dir_);
+    config_.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_SIM);
+    config_.mutable_tdm()->set_frame_ms(10);
+    auto* card = config_.mutable_tdm()->add_cards();
+    card->set_name("sim0");
+    card->set_fxs_ports(4);
+    config_.mutable_media()->set_process_count(1);
+    config_.mutable_media()->set_rtp_address("127.0.0.1");
+    // A port slice of its own per test process, so parallel test runs do not collide.
+    const uint32_t base = 30000 + static_cast<uint32_t>(::getpid() % 1000) * 20;
+    config_.mutable_media()->set_rtp_port_min(base);
+    config_.mutable_media()->set_rtp_port_max(base + 19);
+
+    auto name = tdmbus::RegionName(tdm::TdmBusPrefix(config_), 0);
+    ASSERT_TRUE(name);
+    auto region = tdmbus::CardRegion::Create(*name, tdm::CardGeometry(config_.tdm(), 4));
+    ASSERT_TRUE(region) << region.error();
+    region_.emplace(std::move(*region));
+    for (uint32_t channel = 0; channel < 4; ++channel) {
+      from_line_.push_back(*region_->FromLineWriter(channel));
+      to_line_.push_back(*region_->ToLineReader(channel));
+    }
+    auto io = packetio::KernelSocketIo::Create({});
+    ASSERT_TRUE(io);
+    auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+    ASSERT_TRUE(engine) << engine.error();
+    engine_ = std::move(*engine);
+    engine_->Poll();
+    ASSERT_TRUE(engine_->attached());
+  }
+  void TearDown() override {
+    engine_.reset();
+    if (region_) (void)region_->Unlink();
+    ::rmdir(dir_.c_str());
+  }
+
+  v1::SessionParams Params(uint32_t line, v1::Codec codec = v1::CODEC_PCMU) {
+    v1::SessionParams params;
+    params.set_line(line);
+    params.set_remote_address("127.0.0.1");
+    params.set_remote_port(peer_.port());
+    params.set_codec(codec);
+    return params;
+  }
+
+  // One TDM tick: `from` (or silence) on every channel's from-line ring, the clock
+  // advanced, the engine polled; the to-line frame of `listen_channel` is appended
+  // to `heard`.
+  void Tick(std::span<const int16_t> from, uint32_t channel = 0, std::vector<int16_t>* heard = nullptr) {
+    std::array<int16_t, kFrame> silence{};
+    for (uint32_t c = 0; c < 4; ++c) {
+      std::span<const int16_t> frame =
+          c == channel && !from.empty() ? from : std::span<const int16_t>(silence);
+      from_line_[c].Write(std::as_bytes(frame));
+    }
+    region_->Tick(0);
+    clock_.Advance(std::chrono::milliseconds(10));
+    engine_->Poll();
+    for (uint32_t c = 0; c < 4; ++c) {
+      std::array<int16_t, kFrame> out{};
+      uint64_t sequence = 0;
+      const std::byte* slot = to_line_[c].BeginRead(&sequence);
+      if (slot == nullptr) continue;
+      std::memcpy(out.data(), slot, sizeof(out));
+      to_line_[c].EndRead();
+      if (c == channel && heard != nullptr) heard->insert(heard->end(), out.begin(), out.end());
+    }
+  }
+
+  std::string dir_;
+  config::v1::Config config_;
+  ManualClock clock_;
+  RecordingEvents events_;
+  std::optional<tdmbus::CardRegion> region_;
+  std::vector<tdmbus::FrameWriter> from_line_;
+  std::vector<tdmbus::FrameReader> to_line_;
+  std::unique_ptr<MediaEngine> engine_;
+  Peer peer_;
+};
+
+std::vector<int16_t> DecodeAudio(const std::vector<std::vector<uint8_t>>& packets, uint8_t payload_type) {
+  std::vector<int16_t> samples;
+  for (const auto& packet : packets) {
+    rtp::RtpHeaderView view;
+    if (rtp::ParseRtpHeader(packet, view) != rtp::RtpParseStatus::kOk || view.payload_type != payload_type)
+      continue;
+    for (uint8_t code : view.payload) {
+      samples.push_back(payload_type == 8 ? dsp::DecodeAlaw(code) : dsp::DecodeUlaw(code));
+    }
+  }
+  return samples;
+}
+
+TEST_F(MediaEngineTest, LineAudioLeavesAsRtpAtItsFrequencyAndLevel) {
+  for (v1::Codec codec : {v1::CODEC_PCMU, v1::CODEC_PCMA}) {
+    auto created = engine_->CreateSession(Params(1, codec));
+    ASSERT_TRUE(created) << created.error();
+    EXPECT_NE(created->local_port(), 0u);
+    dsp::ToneGenerator tone(dsp::ToneSpec::Single(1004.0f, -10.0f));
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < 100; ++i) {
+      tone.Generate(frame);
+      Tick(frame, 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto packets = peer_.Drain();
+    // 1 s of 20 ms packets (+1 RTCP report).
+    EXPECT_GE(packets.size(), 50u);
+    const auto samples = DecodeAudio(packets, codec == v1::CODEC_PCMA ? 8 : 0);
+    ASSERT_GE(samples.size(), 8000u - 160);
+    const dsp::ToneAnalysis analysis = dsp::AnalyseTone(std::span<const int16_t>(samples).subspan(800, 4096));
+    EXPECT_NEAR(analysis.frequency_hz, 1004.0, 5.0);
+    EXPECT_NEAR(analysis.tone_level_dbm0, -10.0, 0.5);
+    ASSERT_TRUE(engine_->DeleteSession(1));
+    peer_.Drain();
+  }
+}
+
+TEST_F(MediaEngineTest, RtpAudioReachesTheLine) {
+  auto created = engine_->CreateSession(Params(2, v1::CODEC_PCMA));
+  ASSERT_TRUE(created) << created.error();
+  dsp::ToneGenerator tone(dsp::ToneSpec::Single(697.0f, -10.0f));
+  std::vector<int16_t> heard;
+  std::array<int16_t, 160> pcm;
+  std::array<uint8_t, 12 + 160> packet;
+  for (int i = 0; i < 60; ++i) {
+    tone.Generate(pcm);
+    rtp::RtpHeaderFields fields;
+    fields.payload_type = 8;
+    fields.sequence = static_cast<uint16_t>(100 + i);
+    fields.timestamp = 5000 + static_cast<uint32_t>(i) * 160;
+    fields.ssrc = 0x1234;
+    fields.marker = i == 0;
+    rtp::WriteRtpHeader(fields, packet);
+    dsp::EncodeAlaw(pcm, std::span<uint8_t>(packet.data() + 12, 160));
+    peer_.SendTo(static_cast<uint16_t>(created->local_port()), packet);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    Tick({}, 1, &heard);
+    Tick({}, 1, &heard);
+  }
+  ASSERT_GE(heard.size(), 4096u + 3200);
+  const dsp::ToneAnalysis analysis = dsp::AnalyseTone(std::span<const int16_t>(heard).subspan(3200, 4096));
+  EXPECT_NEAR(analysis.frequency_hz, 697.0, 5.0);
+  EXPECT_NEAR(analysis.tone_level_dbm0, -10.0, 0.5);
+  v1::ListSessionsReply list;
+  engine_->ListSessions(list);
+  ASSERT_EQ(list.sessions_size(), 1);
+  EXPECT_EQ(list.sessions(0).packets_received(), 60u);
+  EXPECT_EQ(list.sessions(0).packets_lost(), 0);
+}
+
+TEST_F(MediaEngineTest, InBandDigitsLeaveAsTelephoneEvents) {
+  auto created = engine_->CreateSession(Params(1));
+  ASSERT_TRUE(created);
+  dsp::DtmfGenerator keypad(dsp::DtmfGeneratorConfig{.on_ms = 100, .off_ms = 100});
+  ASSERT_TRUE(keypad.Queue("5#"));
+  std::array<int16_t, kFrame> frame;
+  for (int i = 0; i < 60; ++i) {
+    keypad.Generate(frame);
+    Tick(frame, 0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  rtp::TelephoneEventReceiver receiver;
+  std::string digits;
+  for (const auto& packet : peer_.Drain()) {
+    rtp::RtpHeaderView view;
+    if (rtp::ParseRtpHeader(packet, view) != rtp::RtpParseStatus::kOk || view.payload_type != 101) continue;
+    receiver.OnPacket(view, clock_.Now());
+    while (auto notice = receiver.PopNotice()) {
+      if (notice->edge == rtp::TelephoneEventEdge::kEnd) {
+        digits += notice->digit;
+        EXPECT_NEAR(notice->duration_ms, 100, 25) << notice->digit;
+      }
+    }
+  }
+  EXPECT_EQ(digits, "5#");
+  ASSERT_EQ(events_.dtmf.size(), 2u);
+  EXPECT_FALSE(events_.dtmf[0].from_rtp);
+}
+
+TEST_F(MediaEngineTest, TelephoneEventsArePlayedToTheLineAsDtmf) {
+  auto created = engine_->CreateSession(Params(3));
+  ASSERT_TRUE(created);
+  std::vector<int16_t> heard;
+  uint16_t sequence = 1;
+  uint32_t timestamp = 8000;
+  auto send_event = [&](uint8_t event, uint16_t duration, bool end, bool marker) {
+    std::array<uint8_t, 16> packet;
+    rtp::RtpHeaderFields fields;
+    fields.payload_type = 101;
+    fields.sequence = sequence++;
+    fields.timestamp = timestamp;
+    fields.ssrc = 0x99;
+    fields.marker = marker;
+    rtp::WriteRtpHeader(fields, packet);
+    rtp::WriteTelephoneEventPayload({event, end, 10, duration}, std::span<uint8_t>(packet.data() + 12, 4));
+    peer_.SendTo(static_cast<uint16_t>(created->local_port()), packet);
+  };
+  for (uint8_t event : {uint8_t{7}, uint8_t{11}}) {
+    for (int i = 1; i <= 6; ++i) {
+      send_event(event, static_cast<uint16_t>(160 * i), false, i == 1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      Tick({}, 2, &heard);
+      Tick({}, 2, &heard);
+    }
+    for (int i = 0; i < 3; ++i) send_event(event, 960, true, false);
+    for (int i = 0; i < 10; ++i) Tick({}, 2, &heard);
+    timestamp += 4000;
+  }
+  dsp::DtmfDetector detector;
+  std::array<dsp::DtmfEvent, 8> found;
+  std::string digits;
+  for (size_t at = 0; at + kFrame <= heard.size(); at += kFrame) {
+    const size_t n = detector.Process(std::span<const int16_t>(heard).subspan(at, kFrame), found);
+    for (size_t i = 0; i < n; ++i) {
+      if (found[i].type == dsp::DtmfEventType::kStart) digits += found[i].digit;
+    }
+  }
+  EXPECT_EQ(digits, "7#");
+  ASSERT_EQ(events_.dtmf.size(), 2u);
+  EXPECT_TRUE(events_.dtmf[0].from_rtp);
+  EXPECT_EQ(events_.dtmf[0].digit, '7');
+}
+
+TEST_F(MediaEngineTest, CallerIdIsSentToTheLineAfterItsDelay) {
+  v1::SendCallerIdRequest request;
+  request.set_line(4);
+  request.mutable_caller_id()->set_number("5551234");
+  request.mutable_caller_id()->set_name("LINEGATE");
+  request.mutable_caller_id()->set_standard(::linegate::tdm::v1::CALLER_ID_STANDARD_V23);
+  request.set_delay_ms(100);
+  ASSERT_TRUE(engine_->SendCallerId(request).ok());
+  std::vector<int16_t> heard;
+  for (int i = 0; i < 150; ++i) Tick({}, 3, &heard);
+  // Nothing before the delay.
+  for (size_t i = 0; i < 800; ++i) ASSERT_EQ(heard[i], 0) << i;
+  dsp::CallerIdReceiver receiver;
+  bool decoded = false;
+  for (size_t at = 0; at + kFrame <= heard.size() && !decoded; at += kFrame) {
+    decoded = receiver.Process(std::span<const int16_t>(heard).subspan(at, kFrame));
+  }
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(receiver.result().standard, dsp::CallerIdStandard::kV23);
+  EXPECT_EQ(receiver.result().info.number.view(), "5551234");
+  EXPECT_EQ(receiver.result().info.name.view(), "LINEGATE");
+}
+
+TEST_F(MediaEngineTest, RefusesBadRequestsWithReasons) {
+  auto outside = engine_->CreateSession(Params(9));
+  ASSERT_FALSE(outside);
+  EXPECT_NE(outside.error().find("not in this shard"), std::string::npos) << outside.error();
+  auto params = Params(1);
+  params.set_ptime_ms(25);
+  auto bad_ptime = engine_->CreateSession(params);
+  ASSERT_FALSE(bad_ptime);
+  EXPECT_NE(bad_ptime.error().find("ptime"), std::string::npos);
+  params = Params(1);
+  params.set_remote_address("example.com");
+  EXPECT_FALSE(engine_->CreateSession(params));
+  ASSERT_TRUE(engine_->CreateSession(Params(1)));
+  auto twice = engine_->CreateSession(Params(1));
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().find("already has a session"), std::string::npos);
+  EXPECT_FALSE(engine_->DeleteSession(2));
+}
+
+TEST_F(MediaEngineTest, ARestartedSessionGetsTheSamePortBack) {
+  auto created = engine_->CreateSession(Params(1));
+  ASSERT_TRUE(created);
+  const uint32_t port = created->local_port();
+  ASSERT_TRUE(engine_->DeleteSession(1));
+  auto params = Params(1);
+  params.set_local_port(port);
+  auto again = engine_->CreateSession(params);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->local_port(), port);
+}
+
+TEST_F(MediaEngineTest, ReportsRtpTimeoutOnce) {
+  auto params = Params(1);
+  params.set_rtp_timeout_ms(200);
+  ASSERT_TRUE(engine_->CreateSession(params));
+  for (int i = 0; i < 50; ++i) Tick({}, 0);
+  EXPECT_EQ(events_.timeouts, std::vector<uint32_t>{1});
+}
+
+}  // namespace
+}  // namespace linegate::media::engine
