@@ -100,6 +100,7 @@ class GatewayTestCase(unittest.TestCase):
     """Starts `linegate run -c FILE` on a private runtime directory."""
 
     media_processes = 2
+    fxs = 8
     supervision = ""
 
     def setUp(self):
@@ -108,7 +109,8 @@ class GatewayTestCase(unittest.TestCase):
         self.runtime_dir = os.path.join(self.dir, "run")
         self.config = os.path.join(self.dir, "gateway.yaml")
         with open(self.config, "w") as f:
-            f.write(config_text(self.runtime_dir, media_processes=self.media_processes, extra=self.supervision))
+            f.write(config_text(self.runtime_dir, media_processes=self.media_processes, fxs=self.fxs,
+                                extra=self.supervision))
         self.log = open(os.path.join(self.dir, "gateway.log"), "w+")
         self.gateway = None
 
@@ -127,6 +129,11 @@ class GatewayTestCase(unittest.TestCase):
             except ProcessLookupError:
                 pass
         self.log.close()
+        # TDM bus regions a killed tdm process left (an orderly stop removes its own).
+        prefix = "linegate" + "".join(c if c.isalnum() or c in "-._" else "_" for c in self.runtime_dir)
+        for name in os.listdir("/dev/shm"):
+            if name.startswith(prefix + ".card"):
+                os.unlink(os.path.join("/dev/shm", name))
         subprocess.run(["rm", "-rf", self.dir], check=False)
 
     def start(self):
