@@ -87,7 +87,11 @@ bool Dispatcher::Dispatch(const v1::Envelope& envelope, const Replier::Send& sen
     }
     case v1::MESSAGE_KIND_EVENT: {
       auto it = event_handlers_.find(type);
-      if (it == event_handlers_.end()) return false;
+      if (it == event_handlers_.end()) {
+        if (!any_event_handler_) return false;
+        any_event_handler_(envelope);
+        return true;
+      }
       it->second(envelope);
       return true;
     }

@@ -66,6 +66,8 @@ class Dispatcher {
     });
   }
   void OnEvent(const std::string& type, EventHandler handler) { event_handlers_[type] = std::move(handler); }
+  // Events of every type without a handler of their own (monitoring tools).
+  void OnAnyEvent(EventHandler handler) { any_event_handler_ = std::move(handler); }
 
   // Registers a request in flight; returns its correlation id.
   uint64_t Track(TimePoint deadline, ReplyCallback callback);
@@ -90,6 +92,7 @@ class Dispatcher {
   std::string self_name_;
   std::unordered_map<std::string, RequestHandler> request_handlers_;
   std::unordered_map<std::string, EventHandler> event_handlers_;
+  EventHandler any_event_handler_;
   std::map<uint64_t, Pending> pending_;
   uint64_t next_correlation_id_ = 1;
 };

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/bus/client.h"
 #include "common/bus/envelope.h"
@@ -31,6 +32,10 @@ constexpr const char* kUsage =
     "  registrations [--json]     registration state of the gateway, endpoints and accounts\n"
     "  register [ID|all]          register one entity (e.g. endpoint-3, account-a) or all\n"
     "  unregister [ID|all]        un-register (Expires: 0) one entity or all\n"
+    "  events [--count N] [--seconds S] [TYPE...]\n"
+    "                             print the gateway's events (line events, DTMF, process\n"
+    "                             states, registrations) as JSON lines, optionally only TYPEs\n"
+    "                             (e.g. linegate.tdm.v1.LineEvent); until N events or S seconds\n"
     "%s"
     "control's endpoint: --control, else the bus.control_endpoint of -c FILE, else\n"
     "$LINEGATE_CONTROL, else ipc:///run/linegate/control.sock\n";
@@ -116,6 +121,64 @@ int main(int argc, char** argv) {
       context, reactor,
       bus::ClientOptions{"linegatectl-" + std::to_string(getpid()), endpoint, "", Duration::zero(), 3});
   const auto timeout = std::chrono::milliseconds(timeout_ms);
+
+  if (command == "events") {
+    long count = -1;
+    double seconds = -1;
+    std::vector<std::string> types;
+    for (; i < argc; ++i) {
+      const std::string_view arg = argv[i];
+      if ((arg == "--count" || arg == "--seconds") && i + 1 < argc) {
+        if (arg == "--count") {
+          count = std::atol(argv[++i]);
+        } else {
+          seconds = std::atof(argv[++i]);
+        }
+      } else if (arg.rfind("--", 0) == 0) {
+        return Usage("events: unknown option '" + std::string(arg) + "'");
+      } else {
+        types.emplace_back(arg);
+      }
+    }
+    std::string events_endpoint;
+    if (!config_path.empty()) {
+      if (auto config = config::LoadFile(config_path)) events_endpoint = config->bus().events_endpoint();
+    }
+    if (events_endpoint.empty()) {
+      const char* env = std::getenv("LINEGATE_EVENTS");
+      events_endpoint = env ? env : "ipc:///run/linegate/events.sock";
+    }
+    bus::Client watcher(context, reactor,
+                        bus::ClientOptions{"linegatectl-events-" + std::to_string(getpid()), endpoint,
+                                           events_endpoint, Duration::zero(), 3});
+    long printed = 0;
+    auto print = [&](const bus::v1::Envelope& envelope) {
+      std::string body = ToJson(envelope.payload());
+      // One event per line.
+      std::string line;
+      for (char c : body) {
+        if (c != '\n') line += c;
+      }
+      std::printf("{\"source\": \"%s\", \"event\": %s}\n", envelope.source().c_str(), line.c_str());
+      std::fflush(stdout);
+      if (count > 0 && ++printed >= count) reactor.Stop();
+    };
+    if (types.empty()) {
+      watcher.Subscribe("");
+      watcher.dispatcher().OnAnyEvent(print);
+    } else {
+      for (const auto& type : types) {
+        watcher.Subscribe(type);
+        watcher.dispatcher().OnEvent(type, print);
+      }
+    }
+    if (seconds > 0) {
+      reactor.AddTimer(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)),
+                       [&] { reactor.Stop(); });
+    }
+    reactor.Run();
+    return 0;
+  }
 
   if (command == "status") {
     bool json = false;

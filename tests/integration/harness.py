@@ -36,7 +36,7 @@ def free_port():
 
 
 def config_text(runtime_dir, media_processes=2, fxs=8, heartbeat_ms=500, extra="", sip_port=None,
-                signaling_extra=""):
+                signaling_extra="", fxo=0):
     """A gateway on a private runtime directory and its own SIP port. extra: more top-level
     sections; signaling_extra: more lines (indented) of the signaling section."""
     sip_port = sip_port or free_port()
@@ -60,6 +60,7 @@ tdm:
   cards:
     - name: sim0
       fxs_ports: {fxs}
+      fxo_ports: {fxo}
 {extra}"""
 
 
@@ -101,6 +102,7 @@ class GatewayTestCase(unittest.TestCase):
 
     media_processes = 2
     fxs = 8
+    fxo = 0
     supervision = ""
 
     def setUp(self):
@@ -109,7 +111,7 @@ class GatewayTestCase(unittest.TestCase):
         self.runtime_dir = os.path.join(self.dir, "run")
         self.config = os.path.join(self.dir, "gateway.yaml")
         with open(self.config, "w") as f:
-            f.write(config_text(self.runtime_dir, media_processes=self.media_processes, fxs=self.fxs,
+            f.write(config_text(self.runtime_dir, media_processes=self.media_processes, fxs=self.fxs, fxo=self.fxo,
                                 extra=self.supervision))
         self.log = open(os.path.join(self.dir, "gateway.log"), "w+")
         self.gateway = None

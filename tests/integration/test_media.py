@@ -216,5 +216,62 @@ class MediaRestartTest(MediaTestCase):
         self.assertEqual(self.status()[1]["media-0"]["restarts"], 1)
 
 
+class LineSignalingTest(MediaTestCase):
+    """Line events from tdm (through control's publisher, as `linegatectl events` shows
+    them) and port commands to the lines."""
+
+    fxs = 2
+    fxo = 1
+
+    def watch(self, seconds):
+        import subprocess
+        from harness import binary
+        return subprocess.Popen([binary("linegatectl"), "-c", self.config, "events", "--seconds", str(seconds),
+                                 "linegate.tdm.v1.LineEvent"], stdout=subprocess.PIPE, text=True)
+
+    def events_of(self, watcher):
+        out, _ = watcher.communicate(timeout=20)
+        return [json.loads(line)["event"] for line in out.splitlines() if line.strip()]
+
+    def test_hook_flash_and_pulse_digits_on_an_fxs_line(self):
+        watcher = self.watch(4.5)
+        time.sleep(0.3)
+        self.ok("line", "1", "offhook")
+        time.sleep(0.3)
+        self.ok("line", "1", "flash")
+        time.sleep(1.0)
+        self.ok("line", "1", "pulse", "31")
+        time.sleep(1.8)
+        self.ok("line", "1", "onhook")
+        events = [(e["line"], e["type"].replace("LINE_EVENT_TYPE_", ""), e["digit"]) for e in self.events_of(watcher)]
+        self.assertEqual(events, [(1, "OFF_HOOK", ""), (1, "FLASH", ""), (1, "PULSE_DIGIT", "3"),
+                                  (1, "PULSE_DIGIT", "1"), (1, "ON_HOOK", "")])
+
+    def test_ring_and_message_waiting_on_an_fxs_line(self):
+        self.ok("port", "2", "ring", "--cadence", "300,300")
+        time.sleep(1.4)
+        self.ok("port", "2", "stop-ring")
+        status = self.ok("line", "2", "status")
+        self.assertRegex(status, r"\((2|3) rings seen\)")
+        self.ok("port", "2", "mwi", "on")
+        self.assertIn("mwi on", self.ok("line", "2", "status"))
+        refused = self.ctl("port", "2", "seize")
+        self.assertEqual(refused.returncode, 3)
+        self.assertIn("does not apply to line 2 (FXS)", refused.stderr)
+
+    def test_ring_detection_and_answer_on_an_fxo_line(self):
+        watcher = self.watch(3.0)
+        time.sleep(0.3)
+        self.ok("line", "3", "ring")
+        time.sleep(0.5)
+        self.ok("port", "3", "seize")  # answers the ringing line
+        time.sleep(0.3)
+        self.ok("line", "3", "hangup")  # the far end hangs up: polarity reversal
+        events = [(e["line"], e["type"].replace("LINE_EVENT_TYPE_", "")) for e in self.events_of(watcher)]
+        self.assertIn((3, "RING_DETECTED"), events)
+        self.assertIn((3, "RING_STOPPED"), events)
+        self.assertLess(events.index((3, "RING_DETECTED")), events.index((3, "RING_STOPPED")))
+
+
 if __name__ == "__main__":
     unittest.main()
