@@ -114,6 +114,9 @@ Status SimPhone::OffHook() {
   if (hook_ != HookState::kOnHook)
     return Error{fmt::format("phone is {}, not on-hook", HookStateName(hook_))};
   SetHook(HookState::kOffHook, 0);
+  // A message being received is abandoned; the next one starts afresh on-hook.
+  fsk_caller_id_.Reset();
+  dtmf_caller_id_.Reset();
   // Ring trip: the port stops ringing as soon as the loop closes.
   ring_timer_.Stop();
   return Status::Ok();
@@ -283,10 +286,51 @@ void SimPhone::Tick(std::span<const int16_t> to_line, std::span<int16_t> from_li
     std::fill(from_line.begin(), from_line.end(), int16_t{0});
     monitor_.Process(from_line, started);
     recorder_.Push(from_line);
+    // Except to the caller-ID unit: a real phone bridges it across tip and ring through
+    // a capacitor while on-hook (its earpiece and recorder are not connected), and it is
+    // blanked while ring voltage is on (the ring signal swamps it), so FSK sent during a
+    // ring is lost, as on a real line. Not during flash or pulse breaks: off-hook calls.
+    if (hook_ == HookState::kOnHook) ReceiveCallerId(voltage ? std::span<const int16_t>(from_line) : to_line);
   }
 
   hook_remaining_ -= std::min(hook_remaining_, samples);
   ring_timer_.Advance(samples);
+}
+
+void SimPhone::ReceiveCallerId(std::span<const int16_t> audio) {
+  if (fsk_caller_id_.Process(audio)) OnCallerId(fsk_caller_id_.result());
+  if (dtmf_caller_id_.Process(audio)) OnCallerId(dtmf_caller_id_.result());
+}
+
+void SimPhone::OnCallerId(const dsp::CallerIdResult& result) {
+  if (!result.accepted()) {
+    ++caller_ids_rejected_;
+    return;
+  }
+  caller_id_ = ReceivedCallerId{result, clock_.Now(), ringer_.rings()};
+}
+
+std::string FormatCallerId(const dsp::CallerIdResult& r) {
+  const dsp::CallerIdInfo& info = r.info;
+  std::string text;
+  if (!info.number.empty()) {
+    text = fmt::format("number={}", info.number.view());
+  } else if (info.number_absence != dsp::CallerIdAbsence::kNone) {
+    text = fmt::format("number={}", dsp::CallerIdAbsenceName(info.number_absence));
+  } else {
+    text = "number=none";
+  }
+  if (!info.name.empty()) {
+    text += fmt::format(" name=\"{}\"", info.name.view());
+  } else if (info.name_absence != dsp::CallerIdAbsence::kNone) {
+    text += fmt::format(" name={}", dsp::CallerIdAbsenceName(info.name_absence));
+  }
+  if (info.date_time) {
+    const dsp::CallerIdDateTime& t = *info.date_time;
+    text += fmt::format(" time={:02}-{:02}T{:02}:{:02}", t.month, t.day, t.hour, t.minute);
+  }
+  text += fmt::format(" standard={}", dsp::CallerIdStandardName(r.standard));
+  return text;
 }
 
 std::string SimPhone::Describe() const {
@@ -302,6 +346,8 @@ std::string SimPhone::Describe() const {
   }
   const std::string_view digits = monitor_.pending_digits();
   if (!digits.empty()) text += fmt::format(", DTMF heard {}", digits);
+  if (caller_id_) text += ", caller-id: " + FormatCallerId(caller_id_->result);
+  if (caller_ids_rejected_ > 0) text += fmt::format(", caller-id rejected {}", caller_ids_rejected_);
   return text;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // A simulated telephone on an FXS port: hook switch, hook flash, DTMF and pulse
-// (rotary) dialling, a ringer that logs the ring cadence it sees, a message-waiting
-// lamp, a tone or WAV player, a recorder and a listener (level, frequency, DTMF).
+// (rotary) dialling, a ringer that logs the ring cadence it sees, a caller-ID display
+// (FSK Bell 202 / V.23 and DTMF, received on-hook), a message-waiting lamp, a tone or
+// WAV player, a recorder and a listener (level, frequency, DTMF).
 //
 // Timing: the phone's own actions (flash length, pulse break/make, inter-digit pause,
 // ring cadence applied by the port) are counted in samples of the frames it is ticked
@@ -23,6 +24,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "media/dsp/caller_id.h"
 #include "media/dsp/dtmf.h"
 #include "media/tdm/sim/line_audio.h"
 #include "media/tdm/sim/line_signaling.h"
@@ -75,6 +77,18 @@ class Ringer {
   bool started_ = false;  // a segment is open
   TimePoint segment_start_{};
 };
+
+// A caller ID the phone's display accepted.
+struct ReceivedCallerId {
+  dsp::CallerIdResult result{};
+  TimePoint time{};           // start of the tick in which it completed
+  uint64_t rings_before = 0;  // rings the ringer had seen by then (since construction)
+};
+
+// "number=5551234 name=\"LINEGATE\" time=03-15T14:30 standard=bell202": number (or
+// "private" / "unavailable"), name if any (quoted, or the reason unquoted), date-time if
+// any, standard.
+std::string FormatCallerId(const dsp::CallerIdResult& result);
 
 class SimPhone final : public SimLine {
  public:
@@ -134,6 +148,12 @@ class SimPhone final : public SimLine {
   const AudioRecorder& recorder() const { return recorder_; }
   const AudioPlayer& player() const { return player_; }
   bool dialling() const;
+  // The last caller ID received and accepted, if any (kept until the next one).
+  const std::optional<ReceivedCallerId>& caller_id() const { return caller_id_; }
+  // Caller ID messages received but rejected (bad checksum, malformed, unsupported).
+  uint64_t caller_ids_rejected() const { return caller_ids_rejected_; }
+  const dsp::CallerIdReceiverStats& fsk_caller_id_stats() const { return fsk_caller_id_.stats(); }
+  const dsp::DtmfCallerIdReceiverStats& dtmf_caller_id_stats() const { return dtmf_caller_id_.stats(); }
   // Commands refused as not applicable or invalid.
   uint64_t commands_refused() const { return commands_refused_; }
   uint64_t events_dropped() const { return events_.dropped(); }
@@ -143,6 +163,8 @@ class SimPhone final : public SimLine {
   void Emit(LineEventType type);
   void AdvanceHook();
   bool StartNextPulseDigit();
+  void ReceiveCallerId(std::span<const int16_t> audio);
+  void OnCallerId(const dsp::CallerIdResult& result);
 
   const Clock& clock_;
   SimPhoneConfig config_;
@@ -163,6 +185,11 @@ class SimPhone final : public SimLine {
   AudioPlayer player_;
   AudioMonitor monitor_;
   AudioRecorder recorder_;
+  // The caller-ID unit: bridged across the line while on-hook (see Tick).
+  dsp::CallerIdReceiver fsk_caller_id_;
+  dsp::DtmfCallerIdReceiver dtmf_caller_id_;
+  std::optional<ReceivedCallerId> caller_id_;
+  uint64_t caller_ids_rejected_ = 0;
 };
 
 }  // namespace linegate::media::tdm::sim

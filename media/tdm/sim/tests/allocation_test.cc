@@ -1,6 +1,6 @@
 // The per-frame path allocates nothing: every kind of line busy at once (playing,
-// recording, dialling, ringing, detecting DTMF, giving tones), ticked over the real TDM
-// bus while operator new is counted.
+// recording, dialling, ringing and receiving caller ID, detecting DTMF, giving tones),
+// ticked over the real TDM bus while operator new is counted.
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,8 +9,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
+#include "media/dsp/caller_id.h"
+#include "media/dsp/g711.h"
 #include "media/tdm/sim/sim_card.h"
 #include "media/tdm/sim/tdmbus_card_audio.h"
 #include "media/tdm/sim/tests/test_util.h"
@@ -64,13 +67,29 @@ TEST(AllocationTest, TicksDoNotAllocate) {
   ASSERT_TRUE(card.exchange_line(3)->Ring().ok());
 
   // The media side connects the talking phone (channel 0) to the exchange line that
-  // collects digits (channel 2), one frame later; the other channels get mu-law silence.
+  // collects digits (channel 2), one frame later; the ringing phone (channel 1) gets a
+  // caller ID in the silence after its first ring; the others get mu-law silence.
   const std::vector<std::byte> silence(80, std::byte{0xFF});
   std::vector<std::vector<std::byte>> last(4, silence);
+  dsp::CallerIdInfo caller;
+  ASSERT_TRUE(caller.number.Assign("5551234"));
+  ASSERT_TRUE(caller.name.Assign("LINEGATE"));
+  dsp::CallerIdGenerator cid;
+  ASSERT_TRUE(cid.Start(caller, dsp::CallerIdFormat::kMdmf, dsp::CallerIdStandard::kBell202));
+  std::array<int16_t, 80> cid_linear{};
+  std::array<uint8_t, 80> cid_ulaw{};
+  std::vector<std::byte> cid_frame(80);
   g_allocations = 0;
   g_counting = true;
   for (int tick = 0; tick < 500; ++tick) {
-    for (uint32_t ch = 0; ch < 4; ++ch) (void)to_line[ch].Write(ch == 2 ? last[0] : silence);
+    if (tick >= 250) {
+      cid.Generate(cid_linear);
+      dsp::EncodeUlaw(cid_linear, cid_ulaw);
+      std::memcpy(cid_frame.data(), cid_ulaw.data(), cid_frame.size());
+    }
+    for (uint32_t ch = 0; ch < 4; ++ch) {
+      (void)to_line[ch].Write(ch == 2 ? last[0] : ch == 1 && tick >= 250 ? cid_frame : silence);
+    }
     card.Tick(*bus, *bus);
     for (uint32_t ch = 0; ch < 4; ++ch) (void)from_line[ch].Read(last[ch]);
     clock.Advance(testing::FrameDuration(80));
@@ -85,6 +104,8 @@ TEST(AllocationTest, TicksDoNotAllocate) {
   // The paths under test ran: digits were collected, the phone rang.
   EXPECT_EQ(card.exchange_line(2)->dialled_number(), "0123456789");
   EXPECT_EQ(card.phone(1)->ringer().rings(), 1u);
+  ASSERT_TRUE(card.phone(1)->caller_id());
+  EXPECT_EQ(card.phone(1)->caller_id()->result.info.name.view(), "LINEGATE");
   ASSERT_TRUE(talker.StopRecording().ok());
   ASSERT_TRUE(region->Unlink().ok());
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "media/dsp/caller_id.h"
 #include "media/dsp/dtmf_detector.h"
 #include "media/tdm/sim/sim_card.h"
 #include "media/tdm/sim/tests/fake_card_audio.h"
@@ -145,6 +146,26 @@ TEST(ScriptedCommandTest, RunsAgainstPhonesAndExchangeLines) {
   EXPECT_EQ(card.Execute(0, "record stop"), "error: not recording");
   EXPECT_EQ(card.Execute(0, "pulse 1"), "ok: dialling 1 (pulse)");
   EXPECT_EQ(card.Execute(0, "onhook"), "ok: on-hook");
+
+  // On-hook, the gateway sends a caller ID (Bell 202 MDMF); "status" shows it.
+  std::fill(audio.to_line[0].begin(), audio.to_line[0].end(), int16_t{0});
+  run(10);
+  dsp::CallerIdInfo caller;
+  ASSERT_TRUE(caller.number.Assign("5551234"));
+  ASSERT_TRUE(caller.name.Assign("LINEGATE"));
+  dsp::CallerIdGenerator cid;
+  ASSERT_TRUE(cid.Start(caller, dsp::CallerIdFormat::kMdmf, dsp::CallerIdStandard::kBell202));
+  while (!cid.done()) {
+    cid.Generate(audio.to_line[0]);
+    run(1);
+  }
+  std::fill(audio.to_line[0].begin(), audio.to_line[0].end(), int16_t{0});
+  run(5);
+  EXPECT_EQ(card.Execute(0, "status"),
+            "ok: fxs phone: hook on-hook, ring idle (0 rings seen), polarity normal, mwi off, playing idle, "
+            "caller-id: number=5551234 name=\"LINEGATE\" standard=bell202");
+  ASSERT_TRUE(card.phone(0)->caller_id());
+  EXPECT_EQ(card.phone(0)->caller_id()->result.info.name.view(), "LINEGATE");
 
   // The exchange line.
   EXPECT_EQ(card.Execute(1, "offhook"),

@@ -1,5 +1,6 @@
 // SimPhone: hook events and their timing, flash, DTMF dialling heard by a gateway-side
-// detector, the ringer's cadence log, tones out and audio in, commands, recording.
+// detector, the ringer's cadence log, caller ID received on-hook, tones out and audio
+// in, commands, recording.
 
 #include "media/tdm/sim/sim_phone.h"
 
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "media/dsp/caller_id.h"
 #include "media/dsp/dtmf_detector.h"
 #include "media/dsp/levels.h"
 #include "media/dsp/tone_analyser.h"
@@ -290,6 +292,184 @@ TEST(SimPhoneTest, PlayWavFileRefusesBadFilesAndPlaysGoodOnesExactly) {
   EXPECT_EQ(std::vector<int16_t>(out.begin(), out.begin() + 1000), samples);
   EXPECT_EQ(std::vector<int16_t>(out.begin() + 1000, out.end()), std::vector<int16_t>(200, 0));
   EXPECT_EQ(phone.player().mode(), AudioPlayer::Mode::kIdle);
+}
+
+// ---- Caller ID ------------------------------------------------------------------------
+
+dsp::CallerIdInfo LinegateCaller() {
+  dsp::CallerIdInfo info;
+  info.date_time = dsp::CallerIdDateTime{3, 15, 14, 30};
+  (void)info.number.Assign("5551234");
+  (void)info.name.Assign("LINEGATE");
+  return info;
+}
+
+// The gateway's side of a call with caller ID: ring commands at given times and a caller
+// ID burst started at `cid_ms`, all in 10 ms ticks.
+struct CallerIdScenario {
+  dsp::CallerIdStandard standard = dsp::CallerIdStandard::kBell202;
+  dsp::CallerIdFormat format = dsp::CallerIdFormat::kMdmf;
+  dsp::Cadence ring = kUsRingCadence;
+  uint64_t ring_ms = 0;
+  uint64_t cid_ms = 2500;
+  uint64_t run_ms = 6000;
+  bool reverse_polarity_at_start = false;  // ETSI: line reversal before the FSK
+};
+
+std::optional<ReceivedCallerId> RunCallerIdScenario(SimPhone& phone, ManualClock& clock,
+                                                    const CallerIdScenario& c) {
+  dsp::CallerIdInfo info = LinegateCaller();
+  if (c.format == dsp::CallerIdFormat::kSdmf) info.name = {};  // SDMF carries no name
+  dsp::CallerIdGenerator generator;
+  if (!generator.Start(info, c.format, c.standard)) {
+    ADD_FAILURE() << "cannot start the generator";
+    return std::nullopt;
+  }
+  if (c.reverse_polarity_at_start) {
+    EXPECT_EQ(phone.Apply(LineCommand::SetPolarity(Polarity::kReversed)), CommandResult::kOk);
+  }
+  for (uint64_t tick = 0; tick * 10 < c.run_ms; ++tick) {
+    if (tick * 10 == c.ring_ms) {
+      EXPECT_EQ(phone.Apply(LineCommand::RingStart(c.ring)), CommandResult::kOk);
+    }
+    RunLine(phone, clock, 1, kFrame, [&](uint64_t, std::span<int16_t> frame) {
+      if (tick * 10 >= c.cid_ms) generator.Generate(frame);
+    });
+  }
+  EXPECT_TRUE(generator.done());
+  return phone.caller_id();
+}
+
+TEST(SimPhoneTest, CallerIdBell202BetweenTheFirstAndSecondRing) {
+  // The acceptance scenario: US ringing (2 s on, 4 s off), FSK 500 ms after the first
+  // ring ends, finished well before the second ring at 6 s.
+  for (const dsp::CallerIdFormat format : {dsp::CallerIdFormat::kMdmf, dsp::CallerIdFormat::kSdmf}) {
+    ManualClock clock;
+    const TimePoint t0 = clock.Now();
+    SimPhone phone(clock);
+    EXPECT_FALSE(phone.caller_id());
+    const std::optional<ReceivedCallerId> cid = RunCallerIdScenario(phone, clock, {.format = format});
+    ASSERT_TRUE(cid);
+    EXPECT_EQ(cid->result.info.number.view(), "5551234");
+    EXPECT_EQ(cid->result.info.name.view(), format == dsp::CallerIdFormat::kMdmf ? "LINEGATE" : "");
+    EXPECT_EQ(cid->result.standard, dsp::CallerIdStandard::kBell202);
+    EXPECT_EQ(cid->rings_before, 1u);
+    EXPECT_GT(MsSince(t0, cid->time), 2500);
+    EXPECT_LT(MsSince(t0, cid->time), 6000);
+    EXPECT_EQ(phone.ringer().rings(), 1u);  // the second ring has not come yet
+    EXPECT_EQ(phone.caller_ids_rejected(), 0u);
+    const std::string status = phone.Describe();
+    EXPECT_NE(
+        status.find(format == dsp::CallerIdFormat::kMdmf
+                        ? "caller-id: number=5551234 name=\"LINEGATE\" time=03-15T14:30 standard=bell202"
+                        : "caller-id: number=5551234 time=03-15T14:30 standard=bell202"),
+        std::string::npos)
+        << status;
+  }
+}
+
+TEST(SimPhoneTest, CallerIdEtsiV23BeforeAndAfterTheFirstRing) {
+  const dsp::Cadence etsi_ring{{1000, 4000}, 2, true};
+  {
+    // Line reversal, FSK at 100 ms (about 0.5 s long), first ring at 1 s.
+    ManualClock clock;
+    SimPhone phone(clock);
+    const std::optional<ReceivedCallerId> cid = RunCallerIdScenario(phone, clock,
+                                                                    {.standard = dsp::CallerIdStandard::kV23,
+                                                                     .ring = etsi_ring,
+                                                                     .ring_ms = 1000,
+                                                                     .cid_ms = 100,
+                                                                     .run_ms = 2000,
+                                                                     .reverse_polarity_at_start = true});
+    ASSERT_TRUE(cid);
+    EXPECT_EQ(cid->result.info, LinegateCaller());
+    EXPECT_EQ(cid->result.standard, dsp::CallerIdStandard::kV23);
+    EXPECT_EQ(cid->rings_before, 0u);
+    EXPECT_EQ(phone.polarity_reversals(), 1u);
+    EXPECT_NE(
+        phone.Describe().find("caller-id: number=5551234 name=\"LINEGATE\" time=03-15T14:30 standard=v23"),
+        std::string::npos)
+        << phone.Describe();
+  }
+  {
+    // After the first ring (1 s), in the 4 s silence.
+    ManualClock clock;
+    SimPhone phone(clock);
+    const std::optional<ReceivedCallerId> cid = RunCallerIdScenario(
+        phone, clock,
+        {.standard = dsp::CallerIdStandard::kV23, .ring = etsi_ring, .cid_ms = 1500, .run_ms = 4500});
+    ASSERT_TRUE(cid);
+    EXPECT_EQ(cid->result.info, LinegateCaller());
+    EXPECT_EQ(cid->result.standard, dsp::CallerIdStandard::kV23);
+    EXPECT_EQ(cid->rings_before, 1u);
+  }
+}
+
+TEST(SimPhoneTest, CallerIdDtmfBeforeTheFirstRing) {
+  ManualClock clock;
+  SimPhone phone(clock);
+  // "A5551234C" takes 1.19 s; the ring comes at 1.5 s.
+  const std::optional<ReceivedCallerId> cid = RunCallerIdScenario(phone, clock,
+                                                                  {.standard = dsp::CallerIdStandard::kDtmf,
+                                                                   .ring = {{1000, 4000}, 2, true},
+                                                                   .ring_ms = 1500,
+                                                                   .cid_ms = 100,
+                                                                   .run_ms = 2500});
+  ASSERT_TRUE(cid);
+  EXPECT_EQ(cid->result.info.number.view(), "5551234");
+  EXPECT_EQ(cid->result.standard, dsp::CallerIdStandard::kDtmf);
+  EXPECT_EQ(cid->rings_before, 0u);
+  EXPECT_NE(phone.Describe().find("caller-id: number=5551234 standard=dtmf"), std::string::npos)
+      << phone.Describe();
+  // The phone's listener did not hear the digits: on-hook audio goes to the caller-ID
+  // unit only.
+  Result<ListenReport> heard = phone.Listen(1000);
+  ASSERT_TRUE(heard.ok());
+  EXPECT_EQ(heard->digits, "");
+  EXPECT_EQ(heard->tone.total_level_dbm0, dsp::kSilenceDbm0);
+}
+
+TEST(SimPhoneTest, CallerIdIsLostDuringRingVoltageOrOffHookAndRejectionsAreCounted) {
+  {
+    // FSK sent while the ring voltage is on (a gateway timing bug): not received.
+    ManualClock clock;
+    SimPhone phone(clock);
+    EXPECT_FALSE(RunCallerIdScenario(phone, clock, {.cid_ms = 200, .run_ms = 3000}));
+  }
+  {
+    // Off-hook: no caller ID (type 2, during a call, is not modelled); what the phone
+    // hears is the FSK itself.
+    ManualClock clock;
+    SimPhone phone(clock);
+    ASSERT_TRUE(phone.OffHook().ok());
+    EXPECT_FALSE(RunCallerIdScenario(phone, clock, {.ring_ms = 99999, .cid_ms = 0, .run_ms = 1000}));
+    EXPECT_GT(phone.Listen(1000)->tone.total_level_dbm0, -17.0);  // 658 ms of -13.5 dBm0 in 1 s
+  }
+  {
+    // A corrupted message is rejected and counted; the display keeps nothing.
+    ManualClock clock;
+    SimPhone phone(clock);
+    dsp::CallerIdMessage m = *dsp::EncodeCallerIdFsk(LinegateCaller(), dsp::CallerIdFormat::kMdmf);
+    m.bytes[20] ^= 0x10;
+    dsp::CallerIdGenerator generator;
+    ASSERT_TRUE(generator.Start(m, dsp::CallerIdStandard::kBell202));
+    RunLine(phone, clock, 100, kFrame, [&](uint64_t, std::span<int16_t> f) { generator.Generate(f); });
+    EXPECT_FALSE(phone.caller_id());
+    EXPECT_EQ(phone.caller_ids_rejected(), 1u);
+    EXPECT_EQ(phone.fsk_caller_id_stats().checksum_errors, 1u);
+    EXPECT_NE(phone.Describe().find("caller-id rejected 1"), std::string::npos) << phone.Describe();
+  }
+}
+
+TEST(SimPhoneTest, FormatCallerIdShowsAbsenceReasons) {
+  dsp::CallerIdResult r;
+  r.standard = dsp::CallerIdStandard::kV23;
+  r.info.number_absence = dsp::CallerIdAbsence::kPrivate;
+  r.info.name_absence = dsp::CallerIdAbsence::kUnavailable;
+  EXPECT_EQ(FormatCallerId(r), "number=private name=unavailable standard=v23");
+  r.info = LinegateCaller();
+  r.standard = dsp::CallerIdStandard::kBell202;
+  EXPECT_EQ(FormatCallerId(r), "number=5551234 name=\"LINEGATE\" time=03-15T14:30 standard=bell202");
 }
 
 }  // namespace
