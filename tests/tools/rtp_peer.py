@@ -615,11 +615,12 @@ class SendReport:
             highest = max(highest, p.index)
         return count
 
-    def expected_jitter(self, payload_types: Optional[Iterable[int]] = None, clock_rate: int = SAMPLE_RATE,
+    def expected_jitter(self, payload_types: Optional[Iterable[int]] = (0, 8), clock_rate: int = SAMPLE_RATE,
                         integer: bool = False, planned: bool = False) -> float:
         """RFC 3550 jitter (timestamp units) a receiver should measure if every packet
         sent arrived after the same delay: computed on the actual send times (or the
-        planned ones), in sending order."""
+        planned ones), in sending order, over the audio packets (None: every packet;
+        telephone-events carry their event's start, not their sampling instant)."""
         kinds = set(payload_types) if payload_types is not None else None
         chosen = [p for p in self.sent if kinds is None or p.payload_type in kinds]
         if planned:
@@ -846,12 +847,28 @@ class RtpPeer:
 
     # -- what was received
 
-    def packets(self, payload_types: Optional[Iterable[int]] = None) -> list:
-        """Received RTP packets (parsed), in arrival order, optionally of some payload types."""
+    def packets(self, payload_types: Optional[Iterable[int]] = None, ssrc: Optional[int] = None) -> list:
+        """Received RTP packets (parsed), in arrival order, optionally of some payload
+        types and of one source."""
         kinds = set(payload_types) if payload_types is not None else None
         with self._lock:
             snapshot = list(self.received)
-        return [p for p in snapshot if p.rtp is not None and (kinds is None or p.rtp.payload_type in kinds)]
+        return [p for p in snapshot if p.rtp is not None and (kinds is None or p.rtp.payload_type in kinds)
+                and (ssrc is None or p.rtp.ssrc == ssrc)]
+
+    def ssrcs(self, payload_types: Optional[Iterable[int]] = None) -> list:
+        """The sources heard, in the order they were first heard."""
+        out = []
+        for p in self.packets(payload_types):
+            if p.rtp.ssrc not in out:
+                out.append(p.rtp.ssrc)
+        return out
+
+    def _audio_source(self, payload_types: Iterable[int], ssrc: Optional[int]) -> Optional[int]:
+        if ssrc is not None:
+            return ssrc
+        heard = self.ssrcs(payload_types)
+        return heard[0] if heard else None
 
     def clear(self):
         with self._lock:
@@ -877,10 +894,14 @@ class RtpPeer:
             time.sleep(0.02)
         return False
 
-    def received_audio(self, payload_types: Iterable[int] = (0, 8)) -> list:
-        """Decoded received G.711 (by each packet's payload type), placed by RTP timestamp
-        relative to the earliest: duplicates count once, missing samples are 0."""
-        packets = [p.rtp for p in self.packets(payload_types)]
+    def received_audio(self, payload_types: Iterable[int] = (0, 8), ssrc: Optional[int] = None,
+                       max_seconds: float = 600.0) -> list:
+        """Decoded received G.711 of one source (the first heard unless `ssrc` is given),
+        by each packet's payload type, placed by RTP timestamp relative to the earliest:
+        duplicates count once, missing samples are 0. Raises ValueError if the
+        timestamps span more than `max_seconds` (a timestamp jump: split the stream)."""
+        source = self._audio_source(payload_types, ssrc)
+        packets = [p.rtp for p in self.packets(payload_types, source)]
         if not packets:
             return []
         base = min(packets, key=lambda r: _signed32(r.timestamp - packets[0].timestamp)).timestamp
@@ -892,13 +913,15 @@ class RtpPeer:
             seen.add(r.sequence)
             placed.append(((r.timestamp - base) & 0xFFFFFFFF, decode(r.payload, LAW_OF_PAYLOAD_TYPE[r.payload_type])))
         length = max(offset + len(samples) for offset, samples in placed)
+        if length > max_seconds * SAMPLE_RATE:
+            raise ValueError(f"received audio spans {length / SAMPLE_RATE:.0f} s of timestamps")
         out = [0] * length
         for offset, samples in placed:
             out[offset:offset + len(samples)] = samples
         return out
 
-    def measure_received_tone(self, skip_ms: int = 0) -> ToneMeasurement:
-        audio = self.received_audio()
+    def measure_received_tone(self, skip_ms: int = 0, ssrc: Optional[int] = None) -> ToneMeasurement:
+        audio = self.received_audio(ssrc=ssrc)
         return measure_tone(audio[skip_ms * SAMPLE_RATE // 1000:])
 
     def received_events(self, event_payload_type: Optional[int] = None, timeout_s: float = 0.2) -> list:
@@ -910,9 +933,15 @@ class RtpPeer:
         """[(digit, duration_ms)] of the received events."""
         return [(e.digit, e.duration_ms) for e in self.received_events(event_payload_type, timeout_s)]
 
-    def measured_jitter(self, payload_types: Iterable[int] = (0, 8), integer: bool = False) -> float:
-        """RFC 3550 interarrival jitter (timestamp units) of the received packets."""
-        return rfc3550_jitter(((p.arrival, p.rtp.timestamp) for p in self.packets(payload_types)), integer=integer)
+    def measured_jitter(self, payload_types: Iterable[int] = (0, 8), ssrc: Optional[int] = None,
+                        integer: bool = False) -> float:
+        """RFC 3550 interarrival jitter (timestamp units) of the received packets of one
+        source (the first heard unless `ssrc` is given). Telephone-event packets are
+        left out by default: their timestamp is the event's start, not their sampling
+        instant, so they would count as jitter."""
+        source = self._audio_source(payload_types, ssrc)
+        return rfc3550_jitter(((p.arrival, p.rtp.timestamp) for p in self.packets(payload_types, source)),
+                              integer=integer)
 
 
 # --- Command line -----------------------------------------------------------------------
@@ -962,15 +991,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             peer.start()
             time.sleep(args.seconds)
             peer.stop()
-            audio = peer.received_audio()
-            measurement = measure_tone(audio) if audio else None
-            print(json.dumps({
-                "packets": len(peer.received),
-                "audio_samples": len(audio),
-                "tone": measurement.__dict__ if measurement else None,
-                "digits": peer.received_digits(),
-                "jitter_units": round(peer.measured_jitter(), 3),
-            }, indent=2))
+            sources = []
+            for ssrc in peer.ssrcs():
+                audio = peer.received_audio(ssrc=ssrc)
+                events = decode_events((p.rtp, p.arrival) for p in peer.packets([args.event_pt], ssrc))
+                sources.append({
+                    "ssrc": ssrc,
+                    "packets": len(peer.packets(ssrc=ssrc)),
+                    "audio_samples": len(audio),
+                    "tone": measure_tone(audio).__dict__ if audio else None,
+                    "digits": [(e.digit, e.duration_ms) for e in events],
+                    "jitter_units": round(peer.measured_jitter(ssrc=ssrc), 3),
+                })
+            print(json.dumps({"datagrams": len(peer.received), "sources": sources}, indent=2))
         return 0
 
     impairment = Impairment(loss=args.loss, jitter_ms=args.jitter, seed=args.seed)
