@@ -24,6 +24,16 @@ std::string_view LineEventTypeName(LineEventType type) {
       return "ring-off";
     case LineEventType::kPolarityReversal:
       return "polarity-reversal";
+    case LineEventType::kFlash:
+      return "flash";
+    case LineEventType::kPulseDigit:
+      return "pulse-digit";
+    case LineEventType::kLoopDisconnect:
+      return "loop-disconnect";
+    case LineEventType::kAlarm:
+      return "alarm";
+    case LineEventType::kAlarmCleared:
+      return "alarm-cleared";
   }
   return "?";
 }
@@ -54,6 +64,8 @@ std::string_view CommandResultName(CommandResult result) {
       return "not applicable";
     case CommandResult::kInvalid:
       return "invalid";
+    case CommandResult::kFailed:
+      return "failed";
   }
   return "?";
 }

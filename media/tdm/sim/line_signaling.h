@@ -42,6 +42,14 @@ enum class LineEventType : uint8_t {
   kRingOn,            // FXO: ring voltage appeared on the line
   kRingOff,           // FXO: ring voltage went away
   kPolarityReversal,  // FXO: battery polarity changed; `polarity` is the new one
+  // Raised only by drivers whose card (or kernel driver) classifies hook changes itself,
+  // as DAHDI does (media/tdm/dahdi/README.md); the simulated lines never raise them. On
+  // such a card a kOnHook is a hang-up: the driver already told pulses and flashes apart.
+  kFlash,           // FXS: the driver saw a hook flash
+  kPulseDigit,      // FXS: the driver decoded a pulse-dialled digit; `digit` is '0'-'9'
+  kLoopDisconnect,  // FXO: loop current dropped while seized (far-end disconnect)
+  kAlarm,           // both: the port's card or span is in alarm, or the port failed
+  kAlarmCleared,    // both: the alarm went away
 };
 std::string_view LineEventTypeName(LineEventType type);  // "off-hook", ...
 
@@ -49,6 +57,7 @@ struct LineEvent {
   LineEventType type = LineEventType::kOnHook;
   Polarity polarity = Polarity::kNormal;  // kPolarityReversal only
   TimePoint time{};
+  char digit = 0;  // kPulseDigit only
 };
 
 enum class LineCommandType : uint8_t {
@@ -81,8 +90,11 @@ struct LineCommand {
 
 enum class CommandResult : uint8_t {
   kOk,
-  kNotApplicable,  // an FXO command to an FXS line or the reverse; counted by the line
+  kNotApplicable,  // an FXO command to an FXS line or the reverse, or a command the port
+                   // was configured without (e.g. MWI on a DAHDI port); counted by the line
   kInvalid,        // e.g. a cadence of zero-length segments; counted by the line
+  kFailed,         // the card's driver refused or failed it (a DAHDI ioctl error); counted
+                   // and logged by the line. The simulated lines never return it.
 };
 std::string_view CommandResultName(CommandResult result);
 
