@@ -32,3 +32,20 @@ else()
   message(STATUS "linegate: DPDK not found (apt-get install libdpdk-dev); building with kernel sockets only")
   set(LINEGATE_HAVE_DPDK OFF)
 endif()
+
+# Media codecs and the line echo canceller (media/codec). Required: scripts/deps.sh
+# installs them. Checked one by one so that the message names the missing package.
+foreach(codec_dep
+    "SPANDSP;spandsp;libspandsp-dev (G.722)"
+    "BCG729;libbcg729;libbcg729-dev (G.729)"
+    "OPUS;opus;libopus-dev (Opus)"
+    "SPEEXDSP;speexdsp;libspeexdsp-dev (echo canceller)")
+  list(GET codec_dep 0 prefix)
+  list(GET codec_dep 1 module)
+  list(GET codec_dep 2 package)
+  pkg_check_modules(${prefix} IMPORTED_TARGET ${module})
+  if(NOT ${prefix}_FOUND)
+    message(FATAL_ERROR "linegate: pkg-config module ${module} not found: apt-get install ${package}, "
+                        "or run scripts/deps.sh")
+  endif()
+endforeach()
