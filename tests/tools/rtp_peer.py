@@ -358,7 +358,7 @@ class EventDecoder:
                 return self._count("malformed")
             self._last_arrival = arrival
             if block.end:
-                self._segment_duration = max(self._segment_duration, block.duration)
+                self._segment_duration = block.duration  # the sender's last word
                 self._end("end_bit")
                 return self._count("ended")
             if block.duration > self._segment_duration:
