@@ -98,9 +98,12 @@ void TelephoneEventSender::EndKeyDown(uint64_t sample_clock) {
 void TelephoneEventSender::SplitSegments(uint64_t instant) {
   // A segment is closed only once the event has outlasted it: an event ending exactly
   // at 0xFFFF samples is one segment whose final packet carries E.
-  while (instant - segment_start_ > kMaxEventSegmentDuration) {
+  // A poll before the key-down instant (`now` behind the detector's report) has
+  // nothing to split.
+  while (instant > segment_start_ && instant - segment_start_ > kMaxEventSegmentDuration) {
     AddPendingFinal(static_cast<uint16_t>(kMaxEventSegmentDuration), false, instant);
     segment_start_ += kMaxEventSegmentDuration;
+    latest_instant_ = segment_start_;  // the event cannot end before a segment it announced
     ++stats_.segments;
   }
 }
@@ -241,7 +244,9 @@ TelephoneEventVerdict TelephoneEventReceiver::OnPacket(uint32_t ssrc, uint32_t t
     }
     last_packet_ = now;
     if (block.end) {
-      segment_duration_ = std::max(segment_duration_, block.duration);
+      // The final duration is the sender's last word, even below an update's: a key-up
+      // reported late by its detector ends the tone before the last update's instant.
+      segment_duration_ = block.duration;
       End(TelephoneEventEndCause::kEndBit);
       return Count(TelephoneEventVerdict::kEnded);
     }

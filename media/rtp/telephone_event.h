@@ -115,13 +115,14 @@ class TelephoneEventSender {
 
   enum class State : uint8_t { kIdle, kKeyDown };
 
-  // Invalid: update interval 0, volume > 63, final packet count 0.
+  // Invalid: payload type > 127, update interval 0, volume > 63, final packet count 0.
   static Result<TelephoneEventSender> Create(const TelephoneEventSenderConfig& config);
 
   // A key went down at `sample_clock` (the sample clock of RtpSender: the position of
   // the tone's start in the audio). A key still down is released at that instant.
-  // False (nothing changes, counted) if the instant is before the start or end of the
-  // previous event: event timestamps must not go back.
+  // False (nothing changes, counted) if the instant is before the previous event's end
+  // or equal to its start (timestamps must tell events apart and not go back), or the
+  // volume is above 63.
   bool KeyDown(uint8_t event, uint64_t sample_clock);
   bool KeyDown(uint8_t event, uint64_t sample_clock, uint8_t volume);
   // The key went up at `sample_clock`. False (counted) if no key is down or the instant
@@ -129,7 +130,8 @@ class TelephoneEventSender {
   bool KeyUp(uint64_t sample_clock);
 
   // The next packet due at `now` (the sample clock of the audio sent so far), or
-  // nullopt. Durations in updates are `now` minus the segment start; in the final
+  // nullopt (also while `now` is before the key-down instant). Durations in updates
+  // are `now` minus the segment start; in the final
   // packet, the key-up instant minus it. An event that has not been sent yet when its
   // key goes up is announced by its final packet alone, with the marker.
   std::optional<TelephoneEventPacket> NextPacket(uint64_t now);

@@ -358,7 +358,7 @@ class EventDecoder:
                 return self._count("malformed")
             self._last_arrival = arrival
             if block.end:
-                self._segment_duration = max(self._segment_duration, block.duration)
+                self._segment_duration = block.duration  # the sender's last word
                 self._end("end_bit")
                 return self._count("ended")
             if block.duration > self._segment_duration:
@@ -756,26 +756,32 @@ class RtpPeer:
         self.sample_clock += count * per_packet
         return out
 
-    def digit_schedule(self, digits: str, on_ms: int = 100, off_ms: int = 100, ptime_ms: Optional[int] = None,
+    def digit_schedule(self, digits: str, on_ms=100, off_ms=100, ptime_ms: Optional[int] = None,
                        volume: int = 10, audio: bool = True) -> list:
         """[(nominal seconds, payload type, sequence, timestamp, datagram)] of a digit send,
-        by the rules of TelephoneEventSender: an event starts a packet time after the
-        previous one's off time; updates every packet time carry the duration so far, the
+        by the rules of TelephoneEventSender. `on_ms` and `off_ms` are one duration for
+        every digit or a sequence of one per digit. A digit starts when the previous
+        one's off time ends; updates every packet time carry the duration so far, the
         first with the marker; the final (E, duration = on time) goes at the first packet
         time at or after key-up, then twice more. With `audio`, silence packets fill the
         packet times when no event is being sent, one before the first digit and one after
         the last, and the first audio packet after events carries the marker."""
         ptime_ms = ptime_ms or self.ptime_ms
         per_packet = ptime_ms * SAMPLE_RATE // 1000
-        on = on_ms * SAMPLE_RATE // 1000
-        period = (on_ms + off_ms) * SAMPLE_RATE // 1000
+        on_list = list(on_ms) if isinstance(on_ms, (list, tuple)) else [on_ms] * len(digits)
+        off_list = list(off_ms) if isinstance(off_ms, (list, tuple)) else [off_ms] * len(digits)
+        if len(on_list) != len(digits) or len(off_list) != len(digits):
+            raise ValueError("one on and one off duration per digit")
         lead = 2 * per_packet if audio else 0
         entries = []  # (send clock, order, kind, args): finals of older events before updates
         busy = []
+        start = lead
         for d, digit in enumerate(digits):
             event = digit_to_event(digit)
             event_volume = 0 if event == FLASH_EVENT else volume
-            start = lead + d * period
+            on = on_list[d] * SAMPLE_RATE // 1000
+            if d > 0:
+                start += (on_list[d - 1] + off_list[d - 1]) * SAMPLE_RATE // 1000
             k = 1
             while k * per_packet < on:
                 entries.append((start + k * per_packet, 1, "event", (event, event_volume, start, k * per_packet,
@@ -838,10 +844,11 @@ class RtpPeer:
         return self.send_schedule(destination, self.tone_schedule(frequency_hz, level_dbm0, seconds, ptime_ms),
                                   impairment)
 
-    def send_digits(self, destination: tuple, digits: str, on_ms: int = 100, off_ms: int = 100,
+    def send_digits(self, destination: tuple, digits: str, on_ms=100, off_ms=100,
                     ptime_ms: Optional[int] = None, volume: int = 10, audio: bool = True,
                     impairment: Optional[Impairment] = None) -> SendReport:
-        """RFC 4733 events for `digits` (on_ms each, off_ms between), paced in real time."""
+        """RFC 4733 events for `digits` (on_ms each, off_ms after each; either may be a
+        sequence of one per digit), paced in real time."""
         return self.send_schedule(destination,
                                   self.digit_schedule(digits, on_ms, off_ms, ptime_ms, volume, audio), impairment)
 

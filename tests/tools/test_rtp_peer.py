@@ -162,6 +162,18 @@ class ScheduleTest(unittest.TestCase):
             self.assertTrue(kinds[first_after][1], "audio after events starts a talk spurt")
             arrivals = [(rp.parse_rtp(e[4]), e[0]) for e in with_audio if e[1] == 101]
             self.assertEqual([(e.digit, e.duration_ms) for e in rp.decode_events(arrivals)], [("1", 40), ("2", 40)])
+
+            # One duration per digit; a zero off time puts the next start at key-up, and
+            # the finals of one digit interleave with the next one's updates.
+            per_digit = peer.digit_schedule("*#D", on_ms=[60, 200, 20], off_ms=[0, 100, 50], audio=False)
+            arrivals = [(rp.parse_rtp(e[4]), e[0]) for e in per_digit]
+            decoded = rp.decode_events(arrivals)
+            self.assertEqual([(e.digit, e.duration_ms, e.cause) for e in decoded],
+                             [("*", 60, "end_bit"), ("#", 200, "end_bit"), ("D", 20, "end_bit")])
+            self.assertEqual(decoded[1].timestamp - decoded[0].timestamp, 480)
+            self.assertEqual(decoded[2].timestamp - decoded[1].timestamp, 2400)
+            with self.assertRaises(ValueError):
+                peer.digit_schedule("12", on_ms=[60], off_ms=40)
         finally:
             peer.close()
 
@@ -264,7 +276,10 @@ class LoopbackTest(unittest.TestCase):
         measured = self.receiver.measured_jitter()
         # Uniform delays in [0, 40 ms]: E|d1 - d2| = 13.3 ms = 107 units, give or take.
         self.assertTrue(60 < expected < 160, expected)
-        self.assertAlmostEqual(measured, expected, delta=max(2.0, 0.03 * expected))
+        # The sender stamps time.time() just before sendto() and the receiver reads the
+        # kernel's receive time: they differ by the loopback latency (tens of us, 0.1-0.5
+        # units) unless the sender is preempted between the two.
+        self.assertAlmostEqual(measured, expected, delta=max(3.0, 0.04 * expected))
         self.assertAlmostEqual(self.receiver.measured_jitter(integer=True), measured, delta=1.5)
         # Not compared with expected_jitter(planned=True): on a loaded machine the pacing
         # slips by milliseconds (seen: planned 112, actual 121 units), which is why the

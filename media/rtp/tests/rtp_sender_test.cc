@@ -80,6 +80,39 @@ TEST(RtpSender, ShortBufferConsumesNothing) {
   EXPECT_FALSE(sender.has_sent());
 }
 
+TEST(RtpSender, NonAudioPacketSharesTheStreamAndTheNextAudioStartsASpurt) {
+  ScriptedRandom random({0xAABBCCDD, 500, 7000});
+  RtpSender sender({.payload_type = 0}, random);
+  Send(sender, 0, 160);
+  Send(sender, 160, 160);
+  // A telephone-event (RFC 4733) whose timestamp is the event's start, not the send time.
+  const std::vector<uint8_t> event = {5, 0x0A, 0x00, 0xA0};
+  std::vector<uint8_t> bytes(12 + 4);
+  ASSERT_EQ(sender.BuildNonAudioPacket(101, 200, true, event, bytes), 16u);
+  RtpHeaderView view;
+  ASSERT_EQ(ParseRtpHeader(bytes, view), RtpParseStatus::kOk);
+  EXPECT_EQ(view.payload_type, 101);
+  EXPECT_EQ(view.ssrc, 0xAABBCCDDu);
+  EXPECT_EQ(view.sequence, 502);
+  EXPECT_EQ(view.timestamp, 7200u);
+  EXPECT_TRUE(view.marker);
+  EXPECT_EQ(std::vector<uint8_t>(view.payload.begin(), view.payload.end()), event);
+  ASSERT_EQ(sender.BuildNonAudioPacket(101, 200, false, event, bytes), 16u);
+  EXPECT_EQ(sender.packet_count(), 4u);
+  EXPECT_EQ(sender.octet_count(), 2u * 160u + 2u * 4u);
+
+  std::vector<uint8_t> small(12 + 3);
+  EXPECT_EQ(sender.BuildNonAudioPacket(101, 200, false, event, small), 0u);
+  EXPECT_EQ(sender.next_sequence(), 504) << "a short buffer consumes nothing";
+
+  // Audio that follows on from the last audio packet still starts a talk spurt: the
+  // events replaced audio in between.
+  Sent resumed = Send(sender, 320, 160);
+  EXPECT_EQ(resumed.view.sequence, 504);
+  EXPECT_TRUE(resumed.view.marker);
+  EXPECT_FALSE(Send(sender, 480, 160).view.marker);
+}
+
 TEST(RtpSender, SsrcChangeDrawsADifferentSsrcAndResetsCounts) {
   ScriptedRandom random({7, 1, 2, 7, 9});  // the second 7 must be redrawn
   RtpSender sender({}, random);

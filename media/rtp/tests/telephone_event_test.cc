@@ -205,6 +205,17 @@ TEST(TelephoneEventSender, RejectsKeyEventsThatGoBackInTime) {
   EXPECT_EQ(sender.stats().rejected_key_events, 5u);
 }
 
+TEST(TelephoneEventSender, PollBeforeTheKeyDownInstantSendsNothingYet) {
+  TelephoneEventSender sender = MakeSender();
+  ASSERT_TRUE(sender.KeyDown(3, 1000));
+  EXPECT_FALSE(sender.NextPacket(900).has_value());
+  EXPECT_TRUE(sender.sending());
+  const auto sent = Drain(sender, 1000);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(Block(sent[0]).duration, 0);
+  EXPECT_TRUE(sent[0].marker);
+}
+
 TEST(TelephoneEventSender, LatePollSkipsMissedUpdatesInsteadOfBursting) {
   TelephoneEventSender sender = MakeSender();
   ASSERT_TRUE(sender.KeyDown(7, 0));
@@ -259,6 +270,20 @@ TEST(TelephoneEventSender, LongEventIsSentAsSegments) {
   }
   EXPECT_EQ(ends, 3);
   EXPECT_EQ(sender.stats().segments, 1u);
+}
+
+TEST(TelephoneEventSender, KeyDownBeforeAnAnnouncedSegmentIsRefused) {
+  TelephoneEventSender sender = MakeSender();
+  ASSERT_TRUE(sender.KeyDown(1, 0));
+  ASSERT_FALSE(Drain(sender, 70000).empty());  // segment 2 starts at 0xFFFF
+  EXPECT_FALSE(sender.KeyDown(2, 60000));
+  EXPECT_FALSE(sender.KeyUp(60000));
+  ASSERT_TRUE(sender.KeyDown(2, 70000));
+  const auto sent = Drain(sender, 70000);
+  ASSERT_GE(sent.size(), 2u);
+  const TelephoneEventPayload final_block = Block(sent[sent.size() - 2]);
+  EXPECT_TRUE(final_block.end);
+  EXPECT_EQ(final_block.duration, 70000 - kMaxEventSegmentDuration);
 }
 
 TEST(TelephoneEventSender, EventOfExactlyTheMaximumDurationIsOneSegment) {
@@ -435,9 +460,13 @@ TEST(TelephoneEventReceiver, OlderUpdatesWithinAnEventAreIgnored) {
   EXPECT_EQ(h.Packet(8000, 1, 320), Verdict::kReordered);
   EXPECT_EQ(h.Packet(8000, 1, 640, true), Verdict::kEnded);
   EXPECT_EQ(h.Packet(8000, 1, 560), Verdict::kDuplicate) << "an update overtaken by the final";
+  // A final shorter than an update: the sender's key-up came late from its detector.
+  h.Packet(16000, 2, 480);
+  EXPECT_EQ(h.Packet(16000, 2, 400, true), Verdict::kEnded);
   const auto notices = h.Notices();
-  ASSERT_EQ(notices.size(), 2u);
+  ASSERT_EQ(notices.size(), 4u);
   ExpectEnd(notices[1], '1', 8000, 640, Cause::kEndBit);
+  ExpectEnd(notices[3], '2', 16000, 400, Cause::kEndBit);
   EXPECT_EQ(h.receiver().verdict_count(Verdict::kReordered), 1u);
 }
 
