@@ -7,6 +7,9 @@
 //   BM_ToneGenerateDual      dual tone (e.g. dial tone) into linear samples
 //   BM_CadencedTone          a cadenced call-progress tone (UK ringback)
 //   BM_FaxToneDetect         CNG/CED detector
+//   BM_CallerIdFskGenerate   caller ID FSK burst (Bell 202 MDMF), restarted when done
+//   BM_CallerIdFskReceive    CallerIdReceiver over a stream of bursts and silences
+//   BM_CallerIdDtmfReceive   DtmfCallerIdReceiver over DTMF caller IDs
 
 #include <benchmark/benchmark.h>
 
@@ -15,10 +18,12 @@
 #include <vector>
 
 #include "media/dsp/call_progress.h"
+#include "media/dsp/caller_id.h"
 #include "media/dsp/dtmf.h"
 #include "media/dsp/dtmf_detector.h"
 #include "media/dsp/fax_tone_detector.h"
 #include "media/dsp/g711.h"
+#include "media/dsp/levels.h"
 #include "media/dsp/oscillator.h"
 
 namespace linegate::media::dsp {
@@ -185,6 +190,74 @@ void BM_FaxToneDetect(benchmark::State& state) {
   SetCounters(state);
 }
 BENCHMARK(BM_FaxToneDetect);
+
+CallerIdInfo BenchCaller() {
+  CallerIdInfo info;
+  info.date_time = CallerIdDateTime{3, 15, 14, 30};
+  (void)info.number.Assign("5551234");
+  (void)info.name.Assign("LINEGATE");
+  return info;
+}
+
+// Caller ID bursts of `standard`, each followed by 300 ms of silence, until `seconds`.
+std::vector<int16_t> CallerIdAudio(CallerIdStandard standard, double seconds) {
+  std::vector<int16_t> s;
+  CallerIdGenerator generator;
+  std::array<int16_t, kFrame> frame;
+  while (s.size() < seconds * kSampleRateHz) {
+    if (!generator.Start(BenchCaller(), CallerIdFormat::kMdmf, standard)) return {};
+    while (!generator.done()) {
+      generator.Generate(frame);
+      s.insert(s.end(), frame.begin(), frame.end());
+    }
+    s.insert(s.end(), 2400, 0);
+  }
+  s.resize(s.size() - s.size() % kFrame);
+  return s;
+}
+
+void BM_CallerIdFskGenerate(benchmark::State& state) {
+  CallerIdGenerator generator;
+  std::array<int16_t, kFrame> out;
+  for (auto _ : state) {
+    if (generator.done() &&
+        !generator.Start(BenchCaller(), CallerIdFormat::kMdmf, CallerIdStandard::kBell202)) {
+      state.SkipWithError("cannot start");
+      break;
+    }
+    generator.Generate(out);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state);
+}
+BENCHMARK(BM_CallerIdFskGenerate);
+
+void BM_CallerIdFskReceive(benchmark::State& state) {
+  const std::vector<int16_t> audio = CallerIdAudio(CallerIdStandard::kBell202, 5.0);
+  CallerIdReceiver receiver;
+  size_t pos = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(receiver.Process(std::span(audio).subspan(pos, kFrame)));
+    pos = (pos + kFrame) % audio.size();
+  }
+  if (state.iterations() >= 1000 && receiver.stats().messages == 0) state.SkipWithError("nothing received");
+  SetCounters(state);
+}
+BENCHMARK(BM_CallerIdFskReceive);
+
+void BM_CallerIdDtmfReceive(benchmark::State& state) {
+  const std::vector<int16_t> audio = CallerIdAudio(CallerIdStandard::kDtmf, 5.0);
+  DtmfCallerIdReceiver receiver;
+  size_t pos = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(receiver.Process(std::span(audio).subspan(pos, kFrame)));
+    pos = (pos + kFrame) % audio.size();
+  }
+  if (state.iterations() >= 1000 && receiver.stats().messages == 0) state.SkipWithError("nothing received");
+  SetCounters(state);
+}
+BENCHMARK(BM_CallerIdDtmfReceive);
 
 }  // namespace
 }  // namespace linegate::media::dsp

@@ -424,15 +424,25 @@ void CallerIdReceiver::ProcessSample(float x) {
   re_[fir_pos_] = re_[fir_pos_ + kTaps] = re_in;
   im_[fir_pos_] = im_[fir_pos_ + kTaps] = im_in;
   // The last kTaps inputs are re_[fir_pos_ + 1 .. fir_pos_ + kTaps]; the taps are
-  // symmetric, so their order does not matter.
+  // symmetric, so their order does not matter and mirrored inputs share a multiply.
+  // Independent partial sums (real and imaginary, even and odd taps) keep the adds
+  // from waiting on each other.
   const float* wr = &re_[fir_pos_ + 1];
   const float* wi = &im_[fir_pos_ + 1];
-  float zr = 0.0f;
-  float zi = 0.0f;
-  for (int k = 0; k < kTaps; ++k) {
-    zr += taps_[k] * wr[k];
-    zi += taps_[k] * wi[k];
+  constexpr int kLast = kTaps - 1;
+  float zr0 = taps_[kLast / 2] * wr[kLast / 2];
+  float zi0 = taps_[kLast / 2] * wi[kLast / 2];
+  float zr1 = 0.0f;
+  float zi1 = 0.0f;
+  for (int k = 0; k + 1 < kLast / 2; k += 2) {
+    zr0 += taps_[k] * (wr[k] + wr[kLast - k]);
+    zi0 += taps_[k] * (wi[k] + wi[kLast - k]);
+    zr1 += taps_[k + 1] * (wr[k + 1] + wr[kLast - k - 1]);
+    zi1 += taps_[k + 1] * (wi[k + 1] + wi[kLast - k - 1]);
   }
+  static_assert(kTaps % 4 == 1, "the loop above pairs the taps on each side");
+  const float zr = zr0 + zr1;
+  const float zi = zi0 + zi1;
   fir_pos_ = fir_pos_ + 1 == kTaps ? 0 : fir_pos_ + 1;
 
   // z[n] conj(z[n-1]): its angle is the phase advance.
