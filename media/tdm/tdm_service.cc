@@ -189,6 +189,22 @@ void TdmService::CollectEvents() {
             Emit(line, linev1::LINE_EVENT_TYPE_POLARITY_REVERSAL, event.time, {},
                  std::string(sim::PolarityName(event.polarity)));
             break;
+          // Cards that classify hook changes themselves (DAHDI) report these directly.
+          case sim::LineEventType::kFlash:
+            Emit(line, linev1::LINE_EVENT_TYPE_FLASH, event.time);
+            break;
+          case sim::LineEventType::kPulseDigit:
+            Emit(line, linev1::LINE_EVENT_TYPE_PULSE_DIGIT, event.time, std::string(1, event.digit));
+            break;
+          case sim::LineEventType::kLoopDisconnect:
+            Emit(line, linev1::LINE_EVENT_TYPE_LOOP_DISCONNECT, event.time);
+            break;
+          case sim::LineEventType::kAlarm:
+            Emit(line, linev1::LINE_EVENT_TYPE_ALARM, event.time);
+            break;
+          case sim::LineEventType::kAlarmCleared:
+            Emit(line, linev1::LINE_EVENT_TYPE_ALARM_CLEARED, event.time);
+            break;
         }
       }
     }
@@ -284,6 +300,9 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
     case sim::CommandResult::kInvalid:
       return Error{std::string(sim::LineCommandTypeName(command.type)) + " refused by line " +
                    std::to_string(request.line()) + " in its present state"};
+    case sim::CommandResult::kFailed:
+      return Error{std::string(sim::LineCommandTypeName(command.type)) + " failed on line " +
+                   std::to_string(request.line()) + " (the card's driver refused it; see the tdm log)"};
   }
   log::Info("port command", {{"line", request.line()}, {"command", sim::LineCommandTypeName(command.type)}});
   return reply;
