@@ -41,7 +41,10 @@ tdmbus::Geometry CardGeometry(const config::v1::Tdm& tdm, uint32_t channel_count
   tdmbus::Geometry geometry;
   geometry.channel_count = channel_count;
   geometry.frame_samples = tdm.frame_ms() * 8;
-  geometry.ring_depth = 16;
+  // 320 ms of slack for a media process that is descheduled (a loaded host): a reader
+  // that falls further behind is lapped and loses audio. Costs memory, not latency (the
+  // to-line lead is fixed, see media_engine.cc).
+  geometry.ring_depth = 32;
   geometry.sample_format = tdmbus::SampleFormat::kLinear16;
   return geometry;
 }

@@ -38,7 +38,7 @@ std::vector<process::v1::LineInfo> EnumerateLines(const config::v1::Tdm& tdm);
 std::string TdmBusPrefix(const config::v1::Config& config);
 
 // The geometry every card region of a configuration has: 16-bit linear samples (no
-// second G.711 quantisation between line and codec), frame_ms frames, 16 frames deep.
+// second G.711 quantisation between line and codec), frame_ms frames, 32 frames deep.
 tdmbus::Geometry CardGeometry(const config::v1::Tdm& tdm, uint32_t channel_count);
 
 // Where a gateway line lives: its card (index in configuration order) and channel on
