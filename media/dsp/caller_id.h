@@ -266,8 +266,9 @@ class CallerIdReceiver {
   void Reset();
 
   // Consumes any number of samples. True when a message completed in them, accepted or
-  // rejected (result().accepted(), result().status; stats() counts both). A message takes at least
-  // 200 ms, so at most one completes per call of up to 200 ms of samples.
+  // rejected (result().accepted(), result().status; stats() counts both). Should two
+  // complete in one call, result() holds the second; with its mark signal a message
+  // lasts over 40 ms, so calls of up to 40 ms never see two.
   bool Process(std::span<const int16_t> samples);
 
   const CallerIdResult& result() const { return result_; }
