@@ -307,15 +307,17 @@ bool CallerIdGenerator::Start(const CallerIdMessage& message, CallerIdStandard s
     return true;
   }
   const FskParameters& p = standard == CallerIdStandard::kBell202 ? kBell202 : kV23;
-  mark_hz_ = p.mark_hz;
-  space_hz_ = p.space_hz;
+  mark_hz_ = p.mark_hz * (1.0f + config_.frequency_deviation);
+  space_hz_ = p.space_hz * (1.0f + config_.frequency_deviation);
   seizure_bits_ = config_.seizure_bits.value_or(p.seizure_bits);
   mark_bits_ = config_.mark_bits.value_or(p.mark_bits);
   total_bits_ = seizure_bits_ + mark_bits_ + 10u * message.size;
   total_samples_ = FirstSampleOfBit(total_bits_);
-  peak_ = static_cast<float>(Dbm0ToPeak(config_.level_dbm0));
+  mark_peak_ = static_cast<float>(Dbm0ToPeak(config_.level_dbm0));
+  space_peak_ = static_cast<float>(Dbm0ToPeak(config_.level_dbm0 + config_.twist_db));
   // Phase 0: the burst starts at a zero crossing, without a click.
-  oscillator_ = SineOscillator(BitValue(0) != 0 ? mark_hz_ : space_hz_, peak_);
+  oscillator_ =
+      BitValue(0) != 0 ? SineOscillator(mark_hz_, mark_peak_) : SineOscillator(space_hz_, space_peak_);
   sample_ = 0;
   bit_ = 0;
   next_bit_start_ = FirstSampleOfBit(1);
@@ -369,7 +371,10 @@ void CallerIdGenerator::Generate(std::span<int16_t> frame) {
       next_bit_start_ = FirstSampleOfBit(bit_ + 1);
       const int value = BitValue(bit_);
       // Configure keeps the phase: the frequency changes without a phase jump.
-      if (value != previous) oscillator_.Configure(value != 0 ? mark_hz_ : space_hz_, peak_);
+      if (value != previous) {
+        value != 0 ? oscillator_.Configure(mark_hz_, mark_peak_)
+                   : oscillator_.Configure(space_hz_, space_peak_);
+      }
     }
     frame[i] = SaturateToInt16(oscillator_.Next());
   }

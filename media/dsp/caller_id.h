@@ -141,7 +141,11 @@ CallerIdParseStatus ParseCallerIdMessage(std::span<const uint8_t> message, Calle
 // ---- Generator ------------------------------------------------------------------------
 
 struct CallerIdGeneratorConfig {
-  float level_dbm0 = -13.5f;  // FSK carrier level (levels.h)
+  float level_dbm0 = -13.5f;  // FSK mark level (levels.h)
+  // Test equipment: the space level relative to the mark (a line's slope attenuates
+  // 2200 Hz more than 1200 Hz), and a relative error on both frequencies (0.01 = +1%).
+  float twist_db = 0.0f;
+  float frequency_deviation = 0.0f;
   // Preamble lengths in bits; nullopt = the standard's (see the top of this file).
   std::optional<uint16_t> seizure_bits;
   std::optional<uint16_t> mark_bits;
@@ -186,7 +190,8 @@ class CallerIdGenerator {
   bool active_ = false;
   // FSK
   SineOscillator oscillator_{};
-  float peak_ = 0.0f;
+  float mark_peak_ = 0.0f;
+  float space_peak_ = 0.0f;
   float mark_hz_ = 0.0f;
   float space_hz_ = 0.0f;
   uint32_t seizure_bits_ = 0;
@@ -266,8 +271,9 @@ class CallerIdReceiver {
   void Reset();
 
   // Consumes any number of samples. True when a message completed in them, accepted or
-  // rejected (result().accepted(), result().status; stats() counts both). A message takes at least
-  // 200 ms, so at most one completes per call of up to 200 ms of samples.
+  // rejected (result().accepted(), result().status; stats() counts both). Should two
+  // complete in one call, result() holds the second; with its mark signal a message
+  // lasts over 40 ms, so calls of up to 40 ms never see two.
   bool Process(std::span<const int16_t> samples);
 
   const CallerIdResult& result() const { return result_; }
