@@ -61,8 +61,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:1:1: gatway: unknown field (known fields: " + kSections + ")"},
         ErrorCase{"UnknownNested", "media:\n  procss_count: 2\n",
                   "x.yaml:2:3: media.procss_count: unknown field (known fields: " + kMediaFields + ")"},
-        ErrorCase{"UnknownInListElement", "tdm:\n  cards:\n    - name: a\n      fxs: 2\n",
-                  "x.yaml:4:7: tdm.cards[0].fxs: unknown field (known fields: name, fxs_ports, fxo_ports)"},
+        ErrorCase{
+            "UnknownInListElement", "tdm:\n  cards:\n    - name: a\n      fxs: 2\n",
+            "x.yaml:4:7: tdm.cards[0].fxs: unknown field (known fields: name, fxs_ports, fxo_ports, dahdi)"},
         ErrorCase{"UnknownOddKeyIsQuoted", "\"me dia\": 1\n",
                   "x.yaml:1:1: \"me dia\": unknown field (known fields: " + kSections + ")"},
         ErrorCase{"CaseMatters", "Media:\n  process_count: 2\n",
@@ -178,11 +179,12 @@ INSTANTIATE_TEST_SUITE_P(
         // Registration tables.
         ErrorCase{"ProxySetWithoutProxies", "signaling:\n  proxy_sets:\n    - name: p\n" + kCards,
                   "x.yaml:3:7: signaling.proxy_sets[0].proxies: at least one proxy is required"},
-        ErrorCase{"ProxyAddressNotIp",
-                  "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: sip.example.com\n" +
-                      kCards,
-                  "x.yaml:5:20: signaling.proxy_sets[0].proxies[0].address: \"sip.example.com\" is not an IPv4 "
-                  "or IPv6 address"},
+        ErrorCase{
+            "ProxyAddressNotIp",
+            "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: sip.example.com\n" +
+                kCards,
+            "x.yaml:5:20: signaling.proxy_sets[0].proxies[0].address: \"sip.example.com\" is not an IPv4 "
+            "or IPv6 address"},
         ErrorCase{"RegistrationNamesUnknownProxySet",
                   "signaling:\n  registration:\n    mode: per_endpoint\n    proxy_set: nope\n" + kCards,
                   "x.yaml:4:16: signaling.registration.proxy_set: no proxy set named \"nope\""},
@@ -191,16 +193,18 @@ INSTANTIATE_TEST_SUITE_P(
                   "  accounts:\n    - name: a\n      username: u\n      proxy_set: p\n" +
                       kCards,
                   "x.yaml:7:7: signaling.accounts[0]: needs a password or an ha1"},
-        ErrorCase{"AccountBadHa1",
-                  "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: 127.0.0.1\n"
-                  "  accounts:\n    - name: a\n      username: u\n      proxy_set: p\n      ha1: secretvalue\n" +
-                      kCards,
-                  "x.yaml:10:12: signaling.accounts[0].ha1: must be 32 (MD5) or 64 (SHA-256) hexadecimal digits"},
-        ErrorCase{"EndpointLineTwice",
-                  "signaling:\n  endpoints:\n    - line: 1\n      phone_number: \"1\"\n    - line: 1\n"
-                  "      phone_number: \"2\"\n" +
-                      kCards,
-                  "x.yaml:5:13: signaling.endpoints[1].line: line 1 is listed twice (also signaling.endpoints[0])"},
+        ErrorCase{
+            "AccountBadHa1",
+            "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: 127.0.0.1\n"
+            "  accounts:\n    - name: a\n      username: u\n      proxy_set: p\n      ha1: secretvalue\n" +
+                kCards,
+            "x.yaml:10:12: signaling.accounts[0].ha1: must be 32 (MD5) or 64 (SHA-256) hexadecimal digits"},
+        ErrorCase{
+            "EndpointLineTwice",
+            "signaling:\n  endpoints:\n    - line: 1\n      phone_number: \"1\"\n    - line: 1\n"
+            "      phone_number: \"2\"\n" +
+                kCards,
+            "x.yaml:5:13: signaling.endpoints[1].line: line 1 is listed twice (also signaling.endpoints[0])"},
         ErrorCase{"SimWithEmptyCardList", "tdm:\n  cards: []\n",
                   "x.yaml:2:3: tdm.cards: at least one card is required"},
         ErrorCase{"CardWithoutName", "tdm:\n  cards:\n    - fxs_ports: 2\n",
@@ -212,6 +216,22 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:5:13: tdm.cards[1].name: duplicate card name \"a\" (also tdm.cards[0])"},
         ErrorCase{"CardWithoutPorts", "tdm:\n  cards:\n    - name: a\n",
                   "x.yaml:3:7: tdm.cards[0]: a card needs at least one port (fxs_ports + fxo_ports >= 1)"},
+        ErrorCase{
+            "DahdiCardWithoutChannels",
+            "tdm:\n  driver: dahdi\n  cards:\n    - name: a\n      fxs_ports: 2\n",
+            "x.yaml:4:7: tdm.cards[0].dahdi: a DAHDI card needs fxs_channels/fxo_channels or first_channel"},
+        ErrorCase{"DahdiChannelListShort",
+                  "tdm:\n  driver: dahdi\n  cards:\n    - name: a\n      fxs_ports: 2\n      dahdi:\n"
+                  "        fxs_channels: [1]\n",
+                  "x.yaml:7:9: tdm.cards[0].dahdi.fxs_channels: lists 1 channels for 2 fxs_ports"},
+        ErrorCase{
+            "DahdiSectionOnASimCard",
+            "tdm:\n  cards:\n    - name: a\n      fxs_ports: 2\n      dahdi:\n        first_channel: 1\n",
+            "x.yaml:5:7: tdm.cards[0].dahdi: only for tdm.driver dahdi"},
+        ErrorCase{"DahdiOneMillisecondFrames",
+                  "tdm:\n  driver: dahdi\n  frame_ms: 1\n  cards:\n    - name: a\n      fxs_ports: 2\n"
+                  "      dahdi:\n        first_channel: 1\n",
+                  "x.yaml:3:13: tdm.frame_ms: DAHDI blocks are at least 2 ms (16 samples)"},
         ErrorCase{"RtpMinAboveDefaultMax", "media:\n  rtp_port_min: 30000\n" + kCards,
                   "x.yaml:2:17: media.rtp_port_min: rtp_port_min (30000) must be below rtp_port_max (29999)"},
         ErrorCase{"RtpMinEqualsMax", "media:\n  rtp_port_min: 30000\n  rtp_port_max: 30000\n" + kCards,
@@ -430,14 +450,14 @@ TEST(LoaderValues, QuotedNumbersAndBoundaries) {
   const Result<v1::Config> result = LoadString(
       "signaling:\n  sip_port: \"65535\"\nmedia:\n  process_count: 1\n  rtp_port_min: 1024\n  rtp_port_max: "
       "1025\n"
-      "tdm:\n  driver: dahdi\n",
+      "tdm:\n  driver: dahdi\n  cards:\n    - name: a\n      fxs_ports: 1\n      dahdi: {first_channel: 1}\n",
       "x.yaml");
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result->signaling().sip_port(), 65535u);
   EXPECT_EQ(result->media().rtp_port_min(), 1024u);
   EXPECT_EQ(result->media().rtp_port_max(), 1025u);
   EXPECT_EQ(result->tdm().driver(), v1::TDM_DRIVER_DAHDI);
-  EXPECT_EQ(result->tdm().cards_size(), 0);  // cards are required with the sim driver only
+  EXPECT_EQ(result->tdm().cards_size(), 1);  // cards are required with the sim driver only
 }
 
 TEST(LoaderValues, IPv6Addresses) {

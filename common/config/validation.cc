@@ -150,8 +150,8 @@ bool IsHa1(const std::string& text) {
   return true;
 }
 
-std::optional<Finding> CheckSecret(const std::string& path, const std::string& password, const std::string& ha1,
-                                   bool required) {
+std::optional<Finding> CheckSecret(const std::string& path, const std::string& password,
+                                   const std::string& ha1, bool required) {
   if (!password.empty() && !ha1.empty()) {
     return Finding{path + ".ha1", "give either a password or an ha1, not both"};
   }
@@ -171,8 +171,9 @@ std::optional<Finding> CheckRegistrations(const v1::Config& config) {
     const std::string path = fmt::format("signaling.proxy_sets[{}]", i);
     if (set.name().empty()) return Finding{path + ".name", "is required"};
     if (auto [it, fresh] = sets.emplace(set.name(), i); !fresh) {
-      return Finding{path + ".name", fmt::format("duplicate proxy set name {} (also signaling.proxy_sets[{}])",
-                                                 Quote(set.name()), it->second)};
+      return Finding{path + ".name",
+                     fmt::format("duplicate proxy set name {} (also signaling.proxy_sets[{}])",
+                                 Quote(set.name()), it->second)};
     }
     if (set.proxies().empty()) return Finding{path + ".proxies", "at least one proxy is required"};
     for (int j = 0; j < set.proxies_size(); ++j) {
@@ -186,17 +187,19 @@ std::optional<Finding> CheckRegistrations(const v1::Config& config) {
   const bool endpoints_register = registration.mode() == v1::REGISTRATION_MODE_PER_ENDPOINT;
   if (registration.mode() == v1::REGISTRATION_MODE_GATEWAY || endpoints_register) {
     if (sets.count(registration.proxy_set()) == 0) {
-      return Finding{"signaling.registration.proxy_set",
-                     registration.proxy_set().empty()
-                         ? std::string("is required when registration.mode registers the gateway or endpoints")
-                         : fmt::format("no proxy set named {}", Quote(registration.proxy_set()))};
+      return Finding{
+          "signaling.registration.proxy_set",
+          registration.proxy_set().empty()
+              ? std::string("is required when registration.mode registers the gateway or endpoints")
+              : fmt::format("no proxy set named {}", Quote(registration.proxy_set()))};
     }
   }
   if (registration.mode() == v1::REGISTRATION_MODE_GATEWAY) {
     if (registration.gateway_user().empty()) {
       return Finding{"signaling.registration.gateway_user", "is required with registration.mode gateway"};
     }
-    if (auto finding = CheckSecret("signaling.registration", registration.password(), registration.ha1(), true)) {
+    if (auto finding =
+            CheckSecret("signaling.registration", registration.password(), registration.ha1(), true)) {
       return finding;
     }
   }
@@ -211,9 +214,10 @@ std::optional<Finding> CheckRegistrations(const v1::Config& config) {
     }
     if (account.username().empty()) return Finding{path + ".username", "is required"};
     if (sets.count(account.proxy_set()) == 0) {
-      return Finding{path + ".proxy_set", account.proxy_set().empty()
-                                              ? std::string("is required")
-                                              : fmt::format("no proxy set named {}", Quote(account.proxy_set()))};
+      return Finding{path + ".proxy_set",
+                     account.proxy_set().empty()
+                         ? std::string("is required")
+                         : fmt::format("no proxy set named {}", Quote(account.proxy_set()))};
     }
     if (auto finding = CheckSecret(path, account.password(), account.ha1(), true)) return finding;
   }
@@ -223,11 +227,12 @@ std::optional<Finding> CheckRegistrations(const v1::Config& config) {
     const std::string path = fmt::format("signaling.endpoints[{}]", i);
     if (endpoint.line() == 0) return Finding{path + ".line", "is required"};
     if (auto [it, fresh] = lines.emplace(endpoint.line(), i); !fresh) {
-      return Finding{path + ".line",
-                     fmt::format("line {} is listed twice (also signaling.endpoints[{}])", endpoint.line(), it->second)};
+      return Finding{path + ".line", fmt::format("line {} is listed twice (also signaling.endpoints[{}])",
+                                                 endpoint.line(), it->second)};
     }
     if (endpoint.phone_number().empty()) return Finding{path + ".phone_number", "is required"};
-    if (auto finding = CheckSecret(path, endpoint.password(), endpoint.ha1(), endpoints_register)) return finding;
+    if (auto finding = CheckSecret(path, endpoint.password(), endpoint.ha1(), endpoints_register))
+      return finding;
   }
   return std::nullopt;
 }
@@ -276,6 +281,36 @@ std::optional<Finding> CheckTdm(const v1::Config& config, const WrittenFn& writt
     if (uint64_t{card.fxs_ports()} + card.fxo_ports() == 0) {
       return Finding{path, "a card needs at least one port (fxs_ports + fxo_ports >= 1)"};
     }
+    if (tdm.driver() == v1::TDM_DRIVER_DAHDI) {
+      const v1::DahdiCard& dahdi = card.dahdi();
+      const bool lists = dahdi.fxs_channels_size() > 0 || dahdi.fxo_channels_size() > 0;
+      if (!lists && dahdi.first_channel() == 0) {
+        return Finding{path + ".dahdi", "a DAHDI card needs fxs_channels/fxo_channels or first_channel"};
+      }
+      if (lists && dahdi.first_channel() != 0) {
+        return Finding{path + ".dahdi.first_channel",
+                       "give either the channel lists or first_channel, not both"};
+      }
+      if (lists && static_cast<uint32_t>(dahdi.fxs_channels_size()) != card.fxs_ports()) {
+        return Finding{
+            path + ".dahdi.fxs_channels",
+            fmt::format("lists {} channels for {} fxs_ports", dahdi.fxs_channels_size(), card.fxs_ports())};
+      }
+      if (lists && static_cast<uint32_t>(dahdi.fxo_channels_size()) != card.fxo_ports()) {
+        return Finding{
+            path + ".dahdi.fxo_channels",
+            fmt::format("lists {} channels for {} fxo_ports", dahdi.fxo_channels_size(), card.fxo_ports())};
+      }
+      if (!lists && dahdi.first_channel() + card.fxs_ports() + card.fxo_ports() - 1 > 1024) {
+        return Finding{path + ".dahdi.first_channel", "the card's channels run past DAHDI channel 1024"};
+      }
+    } else if (written(path + ".dahdi")) {
+      return Finding{path + ".dahdi", "only for tdm.driver dahdi"};
+    }
+  }
+  if (tdm.driver() == v1::TDM_DRIVER_DAHDI) {
+    if (tdm.frame_ms() < 2) return Finding{"tdm.frame_ms", "DAHDI blocks are at least 2 ms (16 samples)"};
+    if (tdm.cards().empty()) return Finding{"tdm.cards", "at least one card is required"};
   }
   if (tdm.driver() == v1::TDM_DRIVER_SIM && tdm.cards().empty()) {
     return Finding{"tdm.cards", "at least one card is required"};

@@ -29,16 +29,15 @@ int main(int argc, char** argv) {
     timer_fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (timer_fd < 0) return Error{"timerfd_create failed"};
     itimerspec period{};
-    period.it_interval.tv_nsec = static_cast<long>(service.frame_ms()) * 1000000L;
+    period.it_interval.tv_nsec = static_cast<long>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(service.timer_period()).count());
     period.it_value = period.it_interval;
     ::timerfd_settime(timer_fd, 0, &period, nullptr);
     agent.reactor().AddFd(timer_fd, [&] {
       uint64_t expirations = 0;
       if (::read(timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations)) return;
-      // The bus clock must keep 8 kHz: a late wake-up runs every tick it owes, at most
-      // a ring's worth (beyond that the frames are stale anyway and counted as late).
       if (expirations > 1) late_ticks += expirations - 1;
-      for (uint64_t i = 0; i < std::min<uint64_t>(expirations, 16); ++i) service.Tick();
+      service.OnTimer(expirations);
     });
     agent.reactor().AddPeriodic(std::chrono::milliseconds(200), [&] { service.Flush(); });
     return Status::Ok();

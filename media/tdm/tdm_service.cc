@@ -60,6 +60,48 @@ Result<LineLocation> LocateLine(const config::v1::Tdm& tdm, uint32_t line) {
                std::to_string(first - 1) + " lines)"};
 }
 
+TdmService::TdmService(const Clock& clock, dahdi::DahdiDevice* dahdi_device) : clock_(&clock) {
+  if (dahdi_device == nullptr) {
+    own_dahdi_device_ = std::make_unique<dahdi::SystemDahdiDevice>();
+    dahdi_device = own_dahdi_device_.get();
+  }
+  dahdi_device_ = dahdi_device;
+}
+
+Result<std::unique_ptr<dahdi::DahdiCard>> TdmService::OpenDahdiCard(const config::v1::Card& card) {
+  dahdi::DahdiCardConfig config;
+  config.name = card.name();
+  const config::v1::DahdiCard& settings = card.dahdi();
+  if (!settings.device_path().empty()) config.device_path = settings.device_path();
+  if (settings.fxs_channels_size() > 0 || settings.fxo_channels_size() > 0) {
+    config.fxs_channels.assign(settings.fxs_channels().begin(), settings.fxs_channels().end());
+    config.fxo_channels.assign(settings.fxo_channels().begin(), settings.fxo_channels().end());
+  } else {
+    uint32_t channel = settings.first_channel();
+    for (uint32_t i = 0; i < card.fxs_ports(); ++i) config.fxs_channels.push_back(channel++);
+    for (uint32_t i = 0; i < card.fxo_ports(); ++i) config.fxo_channels.push_back(channel++);
+  }
+  config.frame_samples = tdm_.frame_ms() * 8;
+  config.audio =
+      settings.audio() == config::v1::DAHDI_AUDIO_LAW ? dahdi::AudioMode::kLaw : dahdi::AudioMode::kLinear;
+  if (settings.kernel_buffers() != 0) config.kernel_buffers = settings.kernel_buffers();
+  switch (settings.mwi()) {
+    case config::v1::DAHDI_MWI_NEON:
+      config.mwi = dahdi::MwiIndication::kNeon;
+      break;
+    case config::v1::DAHDI_MWI_HVDC:
+      config.mwi = dahdi::MwiIndication::kHvdc;
+      break;
+    case config::v1::DAHDI_MWI_LINE_REVERSAL:
+      config.mwi = dahdi::MwiIndication::kLineReversal;
+      break;
+    default:
+      config.mwi = dahdi::MwiIndication::kNone;
+      break;
+  }
+  return dahdi::DahdiCard::Open(*dahdi_device_, *clock_, config);
+}
+
 TdmService::~TdmService() {
   // An orderly stop removes the regions' names (mappings stay valid until unmapped);
   // a crash leaves them for the restarted tdm to take over.
@@ -70,9 +112,6 @@ TdmService::~TdmService() {
 
 Status TdmService::Configure(const config::v1::Config& config) {
   if (config.tdm().driver() == config::v1::TDM_DRIVER_UNSPECIFIED) return Error{"tdm.driver is not set"};
-  if (config.tdm().driver() == config::v1::TDM_DRIVER_DAHDI) {
-    return Error{"tdm.driver dahdi: the DAHDI driver is not wired into linegate-tdm yet; use sim"};
-  }
   if (!cards_.empty()) {
     // Control re-sent the configuration (it restarted): the cards keep running.
     return Status::Ok();
@@ -97,13 +136,19 @@ Status TdmService::Configure(const config::v1::Config& config) {
     auto region = tdmbus::CardRegion::Create(*name, CardGeometry(tdm_, channels));
     if (!region) return Error{"card " + card_config.name() + ": TDM bus region: " + region.error()};
     card.region = std::make_unique<tdmbus::CardRegion>(std::move(*region));
-    sim::SimCardConfig sim_config;
-    sim_config.phones = card_config.fxs_ports();
-    sim_config.exchange_lines = card_config.fxo_ports();
-    sim_config.frame_samples = frame_samples;
-    auto sim_card = sim::SimCard::Create(*clock_, sim_config);
-    if (!sim_card) return Error{"card " + card_config.name() + ": " + sim_card.error()};
-    card.sim = std::move(*sim_card);
+    if (tdm_.driver() == config::v1::TDM_DRIVER_DAHDI) {
+      auto dahdi_card = OpenDahdiCard(card_config);
+      if (!dahdi_card) return Error{"card " + card_config.name() + ": " + dahdi_card.error()};
+      card.dahdi = std::move(*dahdi_card);
+    } else {
+      sim::SimCardConfig sim_config;
+      sim_config.phones = card_config.fxs_ports();
+      sim_config.exchange_lines = card_config.fxo_ports();
+      sim_config.frame_samples = frame_samples;
+      auto sim_card = sim::SimCard::Create(*clock_, sim_config);
+      if (!sim_card) return Error{"card " + card_config.name() + ": " + sim_card.error()};
+      card.sim = std::move(*sim_card);
+    }
     auto audio = sim::TdmBusCardAudio::Create(*card.region, channels, frame_samples);
     if (!audio) return Error{"card " + card_config.name() + ": " + audio.error()};
     card.audio = std::make_unique<sim::TdmBusCardAudio>(std::move(*audio));
@@ -119,7 +164,13 @@ Status TdmService::Configure(const config::v1::Config& config) {
     state.card = location->card;
     state.channel = location->channel;
     state.fxs = line.type() == process::v1::LINE_TYPE_FXS;
-    if (state.fxs) state.decoder = std::make_unique<sim::PulseDialDecoder>();
+    Card& card = cards_[state.card];
+    if (card.sim) {
+      state.signaling = &card.sim->line(state.channel);
+      if (state.fxs) state.decoder = std::make_unique<sim::PulseDialDecoder>();
+    } else {
+      state.signaling = &card.dahdi->line(state.channel);
+    }
     line_states_.push_back(std::move(state));
   }
   wall_anchor_steady_ = clock_->Now();
@@ -132,6 +183,37 @@ Status TdmService::Configure(const config::v1::Config& config) {
                                  {"frame_ms", tdm_.frame_ms()},
                                  {"bus_prefix", prefix}});
   return Status::Ok();
+}
+
+Duration TdmService::timer_period() const {
+  const auto frame = std::chrono::milliseconds(tdm_.frame_ms() == 0 ? 10 : tdm_.frame_ms());
+  return tdm_.driver() == config::v1::TDM_DRIVER_DAHDI ? Duration(frame) / 2 : Duration(frame);
+}
+
+void TdmService::OnTimer(uint64_t expirations) {
+  if (tdm_.driver() != config::v1::TDM_DRIVER_DAHDI) {
+    // The bus clock must keep 8 kHz: a late wake-up runs every tick it owes, at most a
+    // ring's worth (older frames would be stale anyway).
+    for (uint64_t i = 0; i < std::min<uint64_t>(expirations, 16); ++i) Tick();
+    return;
+  }
+  // The card is the clock: take every block it has ready (a few at most after a late
+  // wake-up), then its events.
+  for (Card& card : cards_) {
+    if (!card.dahdi) continue;
+    for (int block = 0; block < 8; ++block) {
+      const dahdi::DahdiCard::Wait wait = card.dahdi->WaitForTick(0);
+      if (wait == dahdi::DahdiCard::Wait::kTickDue) {
+        card.dahdi->Tick(*card.audio, *card.audio);
+        continue;
+      }
+      if (wait == dahdi::DahdiCard::Wait::kEventsPending) card.dahdi->PumpEvents();
+      if (wait == dahdi::DahdiCard::Wait::kNoChannels) ++dahdi_stalls_;
+      break;
+    }
+  }
+  ++ticks_;
+  CollectEvents();
 }
 
 void TdmService::Tick() {
@@ -170,17 +252,26 @@ void TdmService::CollectEvents() {
   for (size_t index = 0; index < line_states_.size(); ++index) {
     LineState& state = line_states_[index];
     const uint32_t line = static_cast<uint32_t>(index + 1);
-    sim::SimLine& sim_line = cards_[state.card].sim->line(state.channel);
     size_t n;
-    while ((n = sim_line.PollEvents(raw)) > 0) {
+    while ((n = state.signaling->PollEvents(raw)) > 0) {
       for (size_t i = 0; i < n; ++i) {
         const sim::LineEvent& event = raw[i];
         switch (event.type) {
+          // Raw hook changes of a sim phone go through the decoder; a DAHDI port reports
+          // flashes and pulses itself, so its hook changes are the real thing.
           case sim::LineEventType::kOffHook:
-            if (state.decoder) state.decoder->OffHook(event.time);
+            if (state.decoder) {
+              state.decoder->OffHook(event.time);
+            } else {
+              Emit(line, linev1::LINE_EVENT_TYPE_OFF_HOOK, event.time);
+            }
             break;
           case sim::LineEventType::kOnHook:
-            if (state.decoder) state.decoder->OnHook(event.time);
+            if (state.decoder) {
+              state.decoder->OnHook(event.time);
+            } else {
+              Emit(line, linev1::LINE_EVENT_TYPE_ON_HOOK, event.time);
+            }
             break;
           case sim::LineEventType::kRingOn:
             Emit(line, linev1::LINE_EVENT_TYPE_RING_DETECTED, event.time);
@@ -242,6 +333,11 @@ linev1::LineScriptReply TdmService::RunScript(const linev1::LineScriptRequest& r
     return reply;
   }
   const LineState& state = line_states_[request.line() - 1];
+  if (!cards_[state.card].sim) {
+    reply.set_text("error: line " + std::to_string(request.line()) +
+                   " is on a DAHDI card: a real line has no simulated far end to script");
+    return reply;
+  }
   reply.set_text(cards_[state.card].sim->Execute(state.channel, request.text()));
   return reply;
 }
@@ -291,7 +387,7 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
     case linev1::PortCommandRequest::COMMAND_NOT_SET:
       return Error{"no port command given"};
   }
-  const sim::CommandResult result = cards_[state.card].sim->line(state.channel).Apply(command);
+  const sim::CommandResult result = state.signaling->Apply(command);
   linev1::PortCommandReply reply;
   switch (result) {
     case sim::CommandResult::kOk:

@@ -6,8 +6,10 @@
 // on-hook, flash and pulse digits on FXS ports; ring and polarity on FXO ports) and
 // applies control's port commands (ring, polarity, seize, ...).
 //
-// Drivers: `sim` (simulated phones and exchange lines, sim/). The service keeps no
-// threads: the process's reactor calls Tick from a timerfd.
+// Drivers: `sim` (simulated phones and exchange lines, sim/), clocked by the process's
+// timerfd (OnTimer ticks once per expiry); `dahdi` (DAHDI cards, dahdi/), clocked by the
+// card: the timer only looks (twice a frame) whether the card has a block ready, so the
+// bus follows the card's crystal, not the host's clock. No threads of its own.
 
 #include <functional>
 #include <memory>
@@ -19,6 +21,8 @@
 #include "linegate/config/v1/config.pb.h"
 #include "linegate/process/v1/process.pb.h"
 #include "linegate/tdm/v1/line.pb.h"
+#include "media/tdm/dahdi/dahdi_card.h"
+#include "media/tdm/dahdi/dahdi_device.h"
 #include "media/tdm/sim/pulse_dial_decoder.h"
 #include "media/tdm/sim/sim_card.h"
 #include "media/tdm/sim/tdmbus_card_audio.h"
@@ -53,14 +57,20 @@ class TdmService {
  public:
   using EventSink = std::function<void(const linev1::LineEvent&)>;
 
-  explicit TdmService(const Clock& clock = SteadyClock::Instance()) : clock_(&clock) {}
+  // `dahdi_device`: the DAHDI system calls (tests pass a fake); must outlive the service.
+  explicit TdmService(const Clock& clock = SteadyClock::Instance(),
+                      dahdi::DahdiDevice* dahdi_device = nullptr);
   ~TdmService();
 
   // Validates the configuration, creates the cards and their bus regions.
   Status Configure(const config::v1::Config& config);
   void SetEventSink(EventSink sink) { event_sink_ = std::move(sink); }
 
-  // One frame on every card, then line events. Called once per frame_ms.
+  // The process timer fired `expirations` times since the last call (period:
+  // timer_period()). sim: one Tick per expiry; dahdi: every block the cards have ready.
+  void OnTimer(uint64_t expirations);
+  Duration timer_period() const;
+  // One frame on every sim card, then line events.
   void Tick();
   // Writes buffered recordings of the simulated lines to their files (a few times a
   // second, not per frame).
@@ -78,6 +88,7 @@ class TdmService {
   struct Card {
     std::unique_ptr<tdmbus::CardRegion> region;
     std::unique_ptr<sim::SimCard> sim;
+    std::unique_ptr<dahdi::DahdiCard> dahdi;
     std::unique_ptr<sim::TdmBusCardAudio> audio;
     uint32_t first_line = 1;
   };
@@ -85,19 +96,25 @@ class TdmService {
     uint32_t card = 0;
     uint32_t channel = 0;
     bool fxs = true;
-    std::unique_ptr<sim::PulseDialDecoder> decoder;  // FXS only
+    sim::LineSignaling* signaling = nullptr;
+    // sim FXS lines report raw hook changes; DAHDI classifies them itself.
+    std::unique_ptr<sim::PulseDialDecoder> decoder;
   };
+  Result<std::unique_ptr<dahdi::DahdiCard>> OpenDahdiCard(const config::v1::Card& card);
   void CollectEvents();
   void Emit(uint32_t line, linev1::LineEventType type, TimePoint time, std::string digit = {},
             std::string polarity = {});
 
   const Clock* clock_;
+  std::unique_ptr<dahdi::DahdiDevice> own_dahdi_device_;
+  dahdi::DahdiDevice* dahdi_device_;
   config::v1::Tdm tdm_;
   std::vector<process::v1::LineInfo> lines_;
   std::vector<Card> cards_;
   std::vector<LineState> line_states_;  // index: line - 1
   EventSink event_sink_;
   uint64_t ticks_ = 0;
+  uint64_t dahdi_stalls_ = 0;
   TimePoint wall_anchor_steady_{};
   int64_t wall_anchor_unix_ms_ = 0;
 };

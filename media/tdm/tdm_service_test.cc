@@ -1,6 +1,13 @@
 #include "media/tdm/tdm_service.h"
 
+#include <dahdi/user.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "media/tdm/dahdi/fake_dahdi_device.h"
 
 namespace linegate::media::tdm {
 namespace {
@@ -26,8 +33,16 @@ TEST(EnumerateLines, NumbersCardsInOrderFxsBeforeFxo) {
   EXPECT_EQ(lines[3].card(), "b");
 }
 
+// A runtime directory per test, so that TDM bus regions of parallel tests never meet.
+std::string PrivateRuntimeDir() {
+  char dir[] = "/tmp/lg-tdm-XXXXXX";
+  EXPECT_NE(::mkdtemp(dir), nullptr);
+  return dir;
+}
+
 TEST(TdmService, ReportsItsLinesInTheHeartbeat) {
   config::v1::Config config;
+  config.mutable_runtime()->set_runtime_dir(PrivateRuntimeDir());
   config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_SIM);
   config.mutable_tdm()->set_frame_ms(10);
   auto* card = config.mutable_tdm()->add_cards();
@@ -47,6 +62,146 @@ TEST(TdmService, RejectsAMissingDriver) {
   Status status = service.Configure(config::v1::Config());
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(status.error(), "tdm.driver is not set");
+}
+
+config::v1::Config SimConfig(uint32_t fxs, uint32_t fxo) {
+  config::v1::Config config;
+  config.mutable_runtime()->set_runtime_dir(PrivateRuntimeDir());
+  config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_SIM);
+  config.mutable_tdm()->set_frame_ms(10);
+  auto* card = config.mutable_tdm()->add_cards();
+  card->set_name("sim0");
+  card->set_fxs_ports(fxs);
+  card->set_fxo_ports(fxo);
+  return config;
+}
+
+struct EventLog {
+  std::vector<std::string> events;
+  void Attach(TdmService& service) {
+    service.SetEventSink([this](const linev1::LineEvent& event) {
+      events.push_back(std::to_string(event.line()) + " " + linev1::LineEventType_Name(event.type()) +
+                       (event.digit().empty() ? "" : " " + event.digit()));
+    });
+  }
+};
+
+TEST(TdmService, DecodesHookChangesOfSimulatedPhonesIntoLineEvents) {
+  ManualClock clock;
+  TdmService service(clock);
+  ASSERT_TRUE(service.Configure(SimConfig(2, 0)).ok());
+  EventLog log;
+  log.Attach(service);
+  auto run = [&](int ms) {
+    for (int i = 0; i < ms / 10; ++i) {
+      clock.Advance(std::chrono::milliseconds(10));
+      service.OnTimer(1);
+    }
+  };
+  linev1::LineScriptRequest script;
+  script.set_line(2);
+  script.set_text("offhook");
+  EXPECT_EQ(service.RunScript(script).text(), "ok: off-hook");
+  run(300);
+  script.set_text("flash");
+  service.RunScript(script);
+  run(1500);
+  script.set_text("pulse 2");
+  service.RunScript(script);
+  run(1500);
+  script.set_text("onhook");
+  service.RunScript(script);
+  run(1500);
+  EXPECT_EQ(log.events,
+            (std::vector<std::string>{"2 LINE_EVENT_TYPE_OFF_HOOK", "2 LINE_EVENT_TYPE_FLASH",
+                                      "2 LINE_EVENT_TYPE_PULSE_DIGIT 2", "2 LINE_EVENT_TYPE_ON_HOOK"}));
+  EXPECT_EQ(service.ticks(), 480u);
+}
+
+TEST(TdmService, PortCommandsReachTheLineOrSayWhyNot) {
+  ManualClock clock;
+  TdmService service(clock);
+  ASSERT_TRUE(service.Configure(SimConfig(1, 1)).ok());
+  linev1::PortCommandRequest ring;
+  ring.set_line(1);
+  ring.mutable_ring()->add_segments_ms(500);
+  ring.mutable_ring()->add_segments_ms(500);
+  auto rung = service.ApplyPortCommand(ring);
+  ASSERT_TRUE(rung) << rung.error();
+  EXPECT_EQ(rung->result(), "ok");
+  linev1::PortCommandRequest seize;
+  seize.set_line(1);
+  seize.set_seize(true);
+  auto refused = service.ApplyPortCommand(seize);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), "seize does not apply to line 1 (FXS)");
+  seize.set_line(2);
+  EXPECT_TRUE(service.ApplyPortCommand(seize));
+  seize.set_line(3);
+  auto missing = service.ApplyPortCommand(seize);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("does not exist"), std::string::npos);
+  linev1::PortCommandRequest empty_cadence;
+  empty_cadence.set_line(1);
+  empty_cadence.mutable_ring()->add_segments_ms(0);
+  EXPECT_FALSE(service.ApplyPortCommand(empty_cadence));
+}
+
+config::v1::Config DahdiConfig() {
+  config::v1::Config config = SimConfig(2, 1);
+  config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_DAHDI);
+  auto* dahdi = config.mutable_tdm()->mutable_cards(0)->mutable_dahdi();
+  dahdi->set_first_channel(5);
+  return config;
+}
+
+TEST(TdmService, DahdiCardsAreOpenedClockedAndCommandedThroughTheDriver) {
+  ManualClock clock;
+  dahdi::FakeDahdiDevice fake;
+  fake.AddChannel(5, DAHDI_SIG_FXOKS);  // FXS ports: signalled after the far end
+  fake.AddChannel(6, DAHDI_SIG_FXOKS);
+  fake.AddChannel(7, DAHDI_SIG_FXSKS);  // the FXO port
+  TdmService service(clock, &fake);
+  Status configured = service.Configure(DahdiConfig());
+  ASSERT_TRUE(configured.ok()) << configured.error();
+  EXPECT_EQ(service.timer_period(), std::chrono::milliseconds(5));
+  EventLog log;
+  log.Attach(service);
+  // The card's clock drives the bus: no block ready, no tick of the card.
+  service.OnTimer(1);
+  for (int i = 0; i < 10; ++i) {
+    fake.CardInterrupt();
+    service.OnTimer(1);
+  }
+  EXPECT_GE(fake.counts().writes, 30u);  // one block per channel per card interrupt
+  // Off-hook on the first FXS port, as DAHDI reports it.
+  fake.QueueEvent(5, DAHDI_EVENT_RINGOFFHOOK);
+  fake.CardInterrupt();
+  service.OnTimer(1);
+  ASSERT_EQ(log.events, std::vector<std::string>{"1 LINE_EVENT_TYPE_OFF_HOOK"});
+  // Ring the second FXS port: DAHDI_HOOK with DAHDI_RING on channel 6.
+  fake.ClearIoctls();
+  linev1::PortCommandRequest ring;
+  ring.set_line(2);
+  ring.mutable_ring();
+  auto rung = service.ApplyPortCommand(ring);
+  ASSERT_TRUE(rung) << rung.error();
+  bool rang = false;
+  for (const auto& call : fake.IoctlsFor(6, DAHDI_HOOK)) rang |= call.IntArgument() == DAHDI_RING;
+  EXPECT_TRUE(rang);
+  // A real line has no far end to script.
+  linev1::LineScriptRequest script;
+  script.set_line(1);
+  script.set_text("offhook");
+  EXPECT_NE(service.RunScript(script).text().find("DAHDI"), std::string::npos);
+}
+
+TEST(TdmService, AMissingDahdiDriverIsAClearError) {
+  dahdi::FakeDahdiDevice fake;  // no channels: as if the module were not loaded
+  TdmService service(SteadyClock::Instance(), &fake);
+  Status configured = service.Configure(DahdiConfig());
+  ASSERT_FALSE(configured.ok());
+  EXPECT_NE(configured.error().find("card sim0"), std::string::npos) << configured.error();
 }
 
 }  // namespace
