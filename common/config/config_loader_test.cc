@@ -457,7 +457,7 @@ TEST(LoaderValues, QuotedNumbersAndBoundaries) {
   EXPECT_EQ(result->media().rtp_port_min(), 1024u);
   EXPECT_EQ(result->media().rtp_port_max(), 1025u);
   EXPECT_EQ(result->tdm().driver(), v1::TDM_DRIVER_DAHDI);
-  EXPECT_EQ(result->tdm().cards_size(), 1);  // cards are required with the sim driver only
+  EXPECT_EQ(result->tdm().cards_size(), 1);
 }
 
 TEST(LoaderValues, IPv6Addresses) {

@@ -203,6 +203,7 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   if (channel->session) return Error{"line " + std::to_string(params.line()) + " already has a session"};
   auto settings = ResolveSettings(params, frame_samples_);
   if (!settings) return Error{settings.error()};
+  settings->echo_tail_ms = config_.media().echo_canceller_tail_ms();
   auto flows = OpenPorts(params.local_port());
   if (!flows) return Error{flows.error()};
   auto session = RtpSession::Create(*settings, frame_samples_, *io_, flows->first, flows->second, *clock_,

@@ -31,10 +31,8 @@
 
 namespace linegate::media::engine {
 
-class EngineEvents : public SessionEvents {
- public:
-  virtual void OnFaxTone(uint32_t line, const char* tone) = 0;
-};
+// What the engine reports upwards: its sessions' events.
+using EngineEvents = SessionEvents;
 
 struct EngineCounters {
   uint64_t polls = 0;

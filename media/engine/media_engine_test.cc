@@ -10,10 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "media/codec/codec.h"
 #include "media/dsp/caller_id.h"
 #include "media/dsp/dtmf.h"
 #include "media/dsp/dtmf_detector.h"
@@ -36,7 +38,10 @@ class RecordingEvents final : public EngineEvents {
     dtmf.push_back({line, digit, duration_ms, from_rtp});
   }
   void OnRtpTimeout(uint32_t line, uint32_t) override { timeouts.push_back(line); }
-  void OnFaxTone(uint32_t, const char*) override {}
+  void OnFaxTone(uint32_t line, const char* tone) override {
+    fax.push_back(std::to_string(line) + " " + tone);
+  }
+  std::vector<std::string> fax;
   struct Dtmf {
     uint32_t line;
     char digit;
@@ -336,6 +341,160 @@ TEST_F(MediaEngineTest, CallerIdIsSentToTheLineAfterItsDelay) {
   EXPECT_EQ(receiver.result().standard, dsp::CallerIdStandard::kV23);
   EXPECT_EQ(receiver.result().info.number.view(), "5551234");
   EXPECT_EQ(receiver.result().info.name.view(), "LINEGATE");
+}
+
+// G.722, G.729 and Opus: the line's tone leaves encoded (checked with the codec's own
+// decoder) and an encoded tone from the peer reaches the line.
+TEST_F(MediaEngineTest, CompressedCodecsCarryToneBothWays) {
+  struct Case {
+    v1::Codec codec;
+    codec::CodecId id;
+    uint8_t payload_type;
+    double level_tolerance;
+  };
+  for (const Case& c : {Case{v1::CODEC_G722, codec::CodecId::kG722, 9, 0.5},
+                        Case{v1::CODEC_G729, codec::CodecId::kG729, 18, 1.0},
+                        Case{v1::CODEC_OPUS, codec::CodecId::kOpus, 111, 1.0}}) {
+    SCOPED_TRACE(v1::Codec_Name(c.codec));
+    auto created = engine_->CreateSession(Params(1, c.codec));
+    ASSERT_TRUE(created) << created.error();
+    dsp::ToneGenerator tone(dsp::ToneSpec::Single(1004.0f, -10.0f));
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < 100; ++i) {
+      tone.Generate(frame);
+      Tick(frame, 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto decoder = codec::MakeDecoder(c.id);
+    ASSERT_TRUE(decoder);
+    std::vector<int16_t> decoded;
+    for (const auto& packet : peer_.Drain()) {
+      rtp::RtpHeaderView view;
+      if (rtp::ParseRtpHeader(packet, view) != rtp::RtpParseStatus::kOk ||
+          view.payload_type != c.payload_type) {
+        continue;
+      }
+      std::array<int16_t, 960> pcm;
+      const size_t n = (*decoder)->Decode(view.payload, pcm);
+      decoded.insert(decoded.end(), pcm.begin(), pcm.begin() + n);
+    }
+    ASSERT_GE(decoded.size(), 4096u + 1600);
+    dsp::ToneAnalysis sent = dsp::AnalyseTone(std::span<const int16_t>(decoded).subspan(1600, 4096));
+    EXPECT_NEAR(sent.frequency_hz, 1004.0, 5.0);
+    EXPECT_NEAR(sent.tone_level_dbm0, -10.0, c.level_tolerance);
+
+    // The other way.
+    auto encoder = codec::MakeEncoder(c.id);
+    ASSERT_TRUE(encoder);
+    const uint32_t clock_factor = codec::GetCodecInfo(c.id).rtp_clock_rate_hz / 8000;
+    std::vector<int16_t> heard;
+    std::array<int16_t, 160> pcm;
+    std::array<uint8_t, 12 + codec::kMaxPayloadBytes> packet;
+    for (int i = 0; i < 80; ++i) {
+      tone.Generate(pcm);
+      rtp::RtpHeaderFields fields;
+      fields.payload_type = c.payload_type;
+      fields.sequence = static_cast<uint16_t>(7 + i);
+      fields.timestamp = static_cast<uint32_t>(i) * 160 * clock_factor;
+      fields.ssrc = 0x4242;
+      rtp::WriteRtpHeader(fields, packet);
+      const size_t bytes =
+          (*encoder)->Encode(pcm, std::span<uint8_t>(packet.data() + 12, codec::kMaxPayloadBytes));
+      ASSERT_GT(bytes, 0u);
+      peer_.SendTo(static_cast<uint16_t>(created->local_port()),
+                   std::span<const uint8_t>(packet.data(), 12 + bytes));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      Tick({}, 0, &heard);
+      Tick({}, 0, &heard);
+    }
+    ASSERT_GE(heard.size(), 4096u + 4000);
+    dsp::ToneAnalysis received = dsp::AnalyseTone(std::span<const int16_t>(heard).subspan(4000, 4096));
+    EXPECT_NEAR(received.frequency_hz, 1004.0, 5.0);
+    EXPECT_NEAR(received.tone_level_dbm0, -10.0, c.level_tolerance + 0.5);  // + the mu-law step
+    ASSERT_TRUE(engine_->DeleteSession(1));
+    peer_.Drain();
+  }
+}
+
+TEST_F(MediaEngineTest, OpusRefusesTelephoneEventsOnItsClock) {
+  auto params = Params(1, v1::CODEC_OPUS);
+  params.set_dtmf_mode(v1::DTMF_MODE_RFC4733);
+  auto refused = engine_->CreateSession(params);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("inband"), std::string::npos) << refused.error();
+}
+
+TEST_F(MediaEngineTest, FaxAnswerToneSwitchesTheSessionToPassThrough) {
+  auto created = engine_->CreateSession(Params(1));
+  ASSERT_TRUE(created);
+  dsp::ToneGenerator ced(dsp::ToneSpec::Single(2100.0f, -12.0f));
+  std::array<int16_t, kFrame> frame;
+  for (int i = 0; i < 300; ++i) {  // 3 s of CED from the line (a fax machine answering)
+    ced.Generate(frame);
+    Tick(frame, 0);
+  }
+  EXPECT_EQ(events_.fax, std::vector<std::string>{"1 CED"});
+  v1::ListSessionsReply list;
+  engine_->ListSessions(list);
+  ASSERT_EQ(list.sessions_size(), 1);
+  EXPECT_TRUE(list.sessions(0).fax_pass_through());
+  EXPECT_FALSE(list.sessions(0).echo_canceller());
+}
+
+// The line returns what it is sent, 12 dB down and 20 ms late (a hybrid's echo): with the
+// canceller, the RTP leaving the gateway carries far less of it than without.
+TEST_F(MediaEngineTest, EchoCancellerRemovesTheLinesEchoFromTheSentAudio) {
+  auto echo_level = [&](uint32_t tail_ms) {
+    config_.mutable_media()->set_echo_canceller_tail_ms(tail_ms);
+    engine_.reset();
+    auto io = packetio::KernelSocketIo::Create({});
+    auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+    EXPECT_TRUE(engine);
+    engine_ = std::move(*engine);
+    engine_->Poll();
+    auto created = engine_->CreateSession(Params(1));
+    EXPECT_TRUE(created);
+    // A noise-like far end: three tones that never line up, as PCMU packets.
+    dsp::ToneGenerator far(dsp::ToneSpec::Dual(613.0f, -16.0f, 1447.0f, -16.0f));
+    dsp::ToneGenerator far2(dsp::ToneSpec::Single(2333.0f, -16.0f));
+    std::deque<std::array<int16_t, kFrame>> echo_path(2);  // 20 ms
+    std::array<int16_t, 160> pcm;
+    std::array<uint8_t, 172> packet;
+    peer_.Drain();
+    std::vector<int16_t> sent_back;
+    for (int i = 0; i < 250; ++i) {  // 5 s
+      far.Generate(pcm);
+      far2.Mix(pcm);
+      rtp::RtpHeaderFields fields;
+      fields.payload_type = 0;
+      fields.sequence = static_cast<uint16_t>(i);
+      fields.timestamp = static_cast<uint32_t>(i) * 160;
+      fields.ssrc = 0x77;
+      rtp::WriteRtpHeader(fields, packet);
+      dsp::EncodeUlaw(pcm, std::span<uint8_t>(packet.data() + 12, 160));
+      peer_.SendTo(static_cast<uint16_t>(created->local_port()), packet);
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      for (int half = 0; half < 2; ++half) {
+        std::array<int16_t, kFrame> back = echo_path.front();
+        echo_path.pop_front();
+        std::vector<int16_t> heard;
+        Tick(back, 0, &heard);
+        std::array<int16_t, kFrame> echo{};
+        for (size_t k = 0; k < kFrame && k < heard.size(); ++k) echo[k] = static_cast<int16_t>(heard[k] / 4);
+        echo_path.push_back(echo);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto samples = DecodeAudio(peer_.Drain(), 0);
+    EXPECT_TRUE(engine_->DeleteSession(1));
+    // The last second, after convergence.
+    return dsp::AnalyseTone(std::span<const int16_t>(samples).subspan(samples.size() - 8000, 8000))
+        .total_level_dbm0;
+  };
+  const double without = echo_level(0);
+  const double with = echo_level(64);
+  EXPECT_GT(without, -35.0);  // the echo is there: ~-12 dB below a -11 dBm0 far end
+  EXPECT_LT(with, without - 20.0) << "with " << with << " dBm0, without " << without << " dBm0";
 }
 
 TEST_F(MediaEngineTest, RefusesBadRequestsWithReasons) {

@@ -12,8 +12,8 @@
 namespace linegate::media::engine {
 namespace {
 
-constexpr uint8_t kPcmuPayloadType = 0;
-constexpr uint8_t kPcmaPayloadType = 8;
+// The dynamic payload type most peers offer Opus on, when the request names none.
+constexpr uint8_t kOpusDefaultPayloadType = 111;
 
 uint32_t SamplesToMs(uint64_t samples) { return static_cast<uint32_t>(samples / 8); }
 
@@ -34,16 +34,28 @@ Result<SessionSettings> ResolveSettings(const v1::SessionParams& params, uint32_
   switch (params.codec()) {
     case v1::CODEC_UNSPECIFIED:
     case v1::CODEC_PCMU:
+      settings.codec = codec::CodecId::kPcmu;
       settings.law = rtp::G711Law::kUlaw;
-      settings.payload_type = kPcmuPayloadType;
       break;
     case v1::CODEC_PCMA:
+      settings.codec = codec::CodecId::kPcma;
       settings.law = rtp::G711Law::kAlaw;
-      settings.payload_type = kPcmaPayloadType;
+      break;
+    case v1::CODEC_G722:
+      settings.codec = codec::CodecId::kG722;
+      break;
+    case v1::CODEC_G729:
+      settings.codec = codec::CodecId::kG729;
+      break;
+    case v1::CODEC_OPUS:
+      settings.codec = codec::CodecId::kOpus;
       break;
     default:
       return Error{"codec " + std::to_string(params.codec()) + " is not supported"};
   }
+  const codec::CodecInfo& info = codec::GetCodecInfo(settings.codec);
+  settings.rtp_clock_hz = info.rtp_clock_rate_hz;
+  settings.payload_type = info.static_payload_type.value_or(kOpusDefaultPayloadType);
   if (params.payload_type() != 0) {
     if (params.payload_type() > 127) return Error{"payload_type must be 0..127"};
     settings.payload_type = static_cast<uint8_t>(params.payload_type());
@@ -54,11 +66,24 @@ Result<SessionSettings> ResolveSettings(const v1::SessionParams& params, uint32_
     return Error{"ptime_ms " + std::to_string(settings.ptime_ms) + " must be a multiple of the TDM frame (" +
                  std::to_string(frame_ms) + " ms) and at most 60"};
   }
+  if (!codec::IsValidFrameSize(info, settings.ptime_ms * 8)) {
+    return Error{"ptime_ms " + std::to_string(settings.ptime_ms) + " is not a frame size of " +
+                 std::string(info.rtpmap_name)};
+  }
   const uint32_t te = params.telephone_event_pt() == 0 ? 101 : params.telephone_event_pt();
   if (te < 96 || te > 127) return Error{"telephone_event_pt must be a dynamic type, 96..127"};
   if (te == settings.payload_type) return Error{"telephone_event_pt equals the audio payload type"};
   settings.telephone_event_pt = static_cast<uint8_t>(te);
   settings.rfc4733 = params.dtmf_mode() != v1::DTMF_MODE_INBAND;
+  if (settings.rtp_clock_hz != 8000) {
+    // Telephone-events share the audio's timestamp clock: with Opus that would be
+    // telephone-event/48000, which this gateway does not send.
+    if (params.dtmf_mode() == v1::DTMF_MODE_RFC4733) {
+      return Error{"dtmf_mode rfc4733 needs an 8 kHz RTP clock; with " + std::string(info.rtpmap_name) +
+                   " use inband"};
+    }
+    settings.rfc4733 = false;
+  }
   switch (params.direction()) {
     case v1::DIRECTION_SENDONLY:
       settings.receive = false;
@@ -94,7 +119,28 @@ Result<std::unique_ptr<RtpSession>> RtpSession::Create(const SessionSettings& se
   auto sender = rtp::TelephoneEventSender::Create(te);
   if (!sender) return Error{"telephone-event sender: " + sender.error()};
   session->event_sender_ = std::move(*sender);
+  if (Status made = session->MakeCodecs(); !made) return Error{made.error()};
+  if (settings.echo_tail_ms > 0) {
+    auto echo = codec::EchoCanceller::Create(
+        {.tail_ms = static_cast<int>(settings.echo_tail_ms), .frame_samples = frame_samples});
+    if (!echo) return Error{"echo canceller: " + echo.error()};
+    session->echo_.emplace(std::move(*echo));
+  }
   return session;
+}
+
+Status RtpSession::MakeCodecs() {
+  encoder_.reset();
+  decoder_.reset();
+  if (settings_.codec == codec::CodecId::kPcmu || settings_.codec == codec::CodecId::kPcma)
+    return Status::Ok();
+  auto encoder = codec::MakeEncoder(settings_.codec);
+  if (!encoder) return Error{"encoder: " + encoder.error()};
+  auto decoder = codec::MakeDecoder(settings_.codec);
+  if (!decoder) return Error{"decoder: " + decoder.error()};
+  encoder_ = std::move(*encoder);
+  decoder_ = std::move(*decoder);
+  return Status::Ok();
 }
 
 RtpSession::RtpSession(const SessionSettings& settings, uint32_t frame_samples, packetio::PacketIo& io,
@@ -110,7 +156,8 @@ RtpSession::RtpSession(const SessionSettings& settings, uint32_t frame_samples, 
       events_(&events),
       sender_(rtp::RtpSenderConfig{settings.payload_type}, random),
       event_sender_(*rtp::TelephoneEventSender::Create({})),
-      jitter_buffer_(std::move(jitter_buffer)) {
+      jitter_buffer_(std::move(jitter_buffer)),
+      receive_stats_(settings.rtp_clock_hz) {
   cname_ = "linegate-line" + std::to_string(settings.line);
   created_ = clock.Now();
   last_receive_ = created_;
@@ -120,7 +167,7 @@ RtpSession::RtpSession(const SessionSettings& settings, uint32_t frame_samples, 
 }
 
 Status RtpSession::Modify(const SessionSettings& settings) {
-  const bool codec_changed = settings.law != settings_.law;
+  const bool codec_changed = settings.codec != settings_.codec;
   if (codec_changed) {
     rtp::JitterBufferConfig jb = jitter_buffer_.config();
     jb.law = settings.law;
@@ -138,7 +185,13 @@ Status RtpSession::Modify(const SessionSettings& settings) {
     event_sender_ = std::move(*sender);
   }
   // The audio payload type lives in the RTP sender; keep its SSRC and sequence.
+  const uint32_t echo_tail_ms = settings_.echo_tail_ms;  // fixed at creation
   settings_ = settings;
+  settings_.echo_tail_ms = echo_tail_ms;
+  if (codec_changed) {
+    if (Status made = MakeCodecs(); !made) return made;
+    receive_stats_ = rtp::ReceiveStatistics(settings.rtp_clock_hz);
+  }
   frames_per_packet_ = settings.ptime_ms * 8 / frame_samples_;
   payload_samples_ = 0;
   next_marker_ = true;
@@ -176,8 +229,15 @@ void RtpSession::SendAudio(uint64_t sample_clock, bool marker) {
   ++packets_sent_;
 }
 
-void RtpSession::FromLine(std::span<const int16_t> frame, uint64_t sample_clock, TimePoint) {
+void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_clock, TimePoint) {
   last_sample_clock_ = sample_clock;
+  std::span<const int16_t> frame = line_frame;
+  if (echo_ && echo_->enabled() && line_frame.size() == echo_output_.size()) {
+    // What came back from the line minus the echo of what we sent it.
+    echo_->Process(echo_reference_, line_frame, echo_output_);
+    frame = echo_output_;
+  }
+  if (!pass_through_) CheckFaxTones(frame, line_fax_);
   if (dtmf_base_unset_) {
     dtmf_base_ = sample_clock;
     dtmf_base_unset_ = false;
@@ -202,11 +262,15 @@ void RtpSession::FromLine(std::span<const int16_t> frame, uint64_t sample_clock,
   if (!settings_.send) return;
 
   if (payload_samples_ == 0) payload_clock_ = sample_clock;
-  std::span<uint8_t> into(payload_.data() + payload_samples_, frame.size());
-  if (settings_.law == rtp::G711Law::kUlaw) {
-    dsp::EncodeUlaw(frame, into);
+  if (encoder_) {
+    std::copy(frame.begin(), frame.end(), pcm_.begin() + payload_samples_);
   } else {
-    dsp::EncodeAlaw(frame, into);
+    std::span<uint8_t> into(payload_.data() + payload_samples_, frame.size());
+    if (settings_.law == rtp::G711Law::kUlaw) {
+      dsp::EncodeUlaw(frame, into);
+    } else {
+      dsp::EncodeAlaw(frame, into);
+    }
   }
   payload_samples_ += static_cast<uint32_t>(frame.size());
   const uint64_t frame_end = sample_clock + frame.size();
@@ -221,11 +285,56 @@ void RtpSession::FromLine(std::span<const int16_t> frame, uint64_t sample_clock,
   if (payload_samples_ < frames_per_packet_ * frame_samples_) return;
   if (event_sender_.sending()) {
     next_marker_ = true;  // audio resumes with a new talk spurt
+  } else if (encoder_) {
+    SendEncoded(payload_clock_, next_marker_);
+    next_marker_ = false;
   } else {
     SendAudio(payload_clock_, next_marker_);
     next_marker_ = false;
   }
   payload_samples_ = 0;
+}
+
+void RtpSession::SendEncoded(uint64_t sample_clock, bool marker) {
+  const size_t bytes = encoder_->Encode(std::span<const int16_t>(pcm_.data(), payload_samples_), payload_);
+  if (bytes == 0) return;  // nothing to send (silence suppression) or refused (counted by the codec)
+  uint8_t* buffer = io_->AllocateTx();
+  if (buffer == nullptr) {
+    io_->Flush();
+    buffer = io_->AllocateTx();
+    if (buffer == nullptr) return;
+  }
+  // The RTP clock of the codec (48 kHz for Opus) runs at a whole multiple of the TDM's.
+  const uint64_t rtp_clock = sample_clock * (settings_.rtp_clock_hz / 8000);
+  const size_t length = sender_.BuildNonAudioPacket(
+      settings_.payload_type, rtp_clock, marker, std::span<const uint8_t>(payload_.data(), bytes),
+      std::span<uint8_t>(buffer, packetio::PacketIo::kBufferSize));
+  if (length == 0) return;
+  io_->QueueTx(packetio::Packet{buffer, static_cast<uint32_t>(length), rtp_flow_, settings_.remote_rtp});
+  ++packets_sent_;
+}
+
+void RtpSession::CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector) {
+  std::array<dsp::FaxToneEvent, 2> found;
+  const size_t n = detector.Process(frame, found);
+  for (size_t i = 0; i < n; ++i) EnterPassThrough(found[i].tone == dsp::FaxTone::kCed ? "CED" : "CNG");
+}
+
+void RtpSession::EnterPassThrough(const char* tone) {
+  if (pass_through_) return;
+  pass_through_ = true;
+  // A fax or modem needs the signal as it is: no echo canceller (it would treat the
+  // modem's own echo as the line's), and a fixed jitter buffer (time stretching and
+  // concealment corrupt modulated data).
+  if (echo_) echo_->Disable();
+  rtp::JitterBufferConfig jb = jitter_buffer_.config();
+  jb.mode = rtp::JitterBufferMode::kFixed;
+  if (auto fixed = rtp::JitterBuffer::Create(jb, *clock_)) jitter_buffer_ = std::move(*fixed);
+  if (encoder_) {
+    log::Warn("fax tone on a compressed codec: pass-through needs G.711 (a re-INVITE by call control)",
+              {{"line", settings_.line}, {"codec", codec::GetCodecInfo(settings_.codec).rtpmap_name}});
+  }
+  events_->OnFaxTone(settings_.line, tone);
 }
 
 void RtpSession::ToLine(std::span<int16_t> frame) {
@@ -234,7 +343,9 @@ void RtpSession::ToLine(std::span<int16_t> frame) {
     return;
   }
   jitter_buffer_.Get(frame);
+  if (!pass_through_) CheckFaxTones(frame, network_fax_);
   if (dtmf_playing_) dtmf_player_.Generate(frame);
+  if (frame.size() == echo_reference_.size()) std::copy(frame.begin(), frame.end(), echo_reference_.begin());
 }
 
 void RtpSession::HandleEventNotices() {
@@ -277,7 +388,24 @@ void RtpSession::OnRtpPacket(const packetio::Packet& packet, TimePoint now) {
     return;
   }
   receive_stats_.OnPacket(view.ssrc, view.sequence, view.timestamp, now);
-  if (settings_.receive) jitter_buffer_.Insert(view);
+  if (!settings_.receive) return;
+  if (!decoder_) {
+    jitter_buffer_.Insert(view);
+    return;
+  }
+  // Other codecs are decoded on arrival and buffered as mu-law on the 8 kHz clock, so
+  // that one jitter buffer and its G.711 concealment serve every codec. Costs: a mu-law
+  // quantisation (~38 dB SNR) and, for a reordered packet, a decoder fed out of order.
+  std::array<int16_t, codec::kMaxFrameSamples> pcm;
+  const size_t samples = decoder_->Decode(view.payload, pcm);
+  if (samples == 0) {
+    ++malformed_packets_;
+    return;
+  }
+  std::array<uint8_t, codec::kMaxFrameSamples> ulaw;
+  dsp::EncodeUlaw(std::span<const int16_t>(pcm.data(), samples), std::span<uint8_t>(ulaw.data(), samples));
+  const uint32_t timestamp_8k = view.timestamp / (settings_.rtp_clock_hz / 8000);
+  jitter_buffer_.Insert(view.ssrc, timestamp_8k, view.marker, std::span<const uint8_t>(ulaw.data(), samples));
 }
 
 void RtpSession::OnRtcpPacket(const packetio::Packet& packet, TimePoint now) {
@@ -349,7 +477,7 @@ void RtpSession::FillStats(v1::SessionStats& stats) const {
   stats.set_packets_lost(receive_stats_.valid() ? receive_stats_.cumulative_lost() : 0);
   const uint32_t expected = receive_stats_.valid() ? receive_stats_.expected() : 0;
   stats.set_loss_percent(expected > 0 ? 100.0 * receive_stats_.cumulative_lost() / expected : 0.0);
-  stats.set_jitter_ms(receive_stats_.jitter() / 8.0);
+  stats.set_jitter_ms(receive_stats_.jitter() * 1000.0 / settings_.rtp_clock_hz);
   stats.set_rtt_ms(rtt_ ? std::chrono::duration<double, std::milli>(*rtt_).count() : 0.0);
   const rtp::JitterBufferStats& jb = jitter_buffer_.stats();
   stats.set_frames_concealed(jb.frames_concealed);
@@ -360,10 +488,12 @@ void RtpSession::FillStats(v1::SessionStats& stats) const {
   stats.set_jitter_buffer_ms(jitter_buffer_.target_delay_samples() / 8);
   stats.set_dtmf_sent(dtmf_sent_);
   stats.set_dtmf_received(dtmf_received_);
-  stats.set_codec(settings_.law == rtp::G711Law::kUlaw ? "PCMU" : "PCMA");
+  stats.set_codec(std::string(codec::GetCodecInfo(settings_.codec).rtpmap_name));
+  stats.set_fax_pass_through(pass_through_);
+  stats.set_echo_canceller(echo_.has_value() && echo_->enabled());
   stats.set_remote(settings_.remote_rtp.ToString());
   if (remote_report_) {
-    stats.set_remote_jitter_ms(remote_report_->jitter / 8);
+    stats.set_remote_jitter_ms(remote_report_->jitter * 1000 / settings_.rtp_clock_hz);
     stats.set_remote_lost(remote_report_->cumulative_lost);
   }
 }

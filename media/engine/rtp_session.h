@@ -23,7 +23,10 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "linegate/media/v1/media.pb.h"
+#include "media/codec/codec.h"
+#include "media/codec/echo_canceller.h"
 #include "media/dsp/dtmf_detector.h"
+#include "media/dsp/fax_tone_detector.h"
 #include "media/dsp/oscillator.h"
 #include "media/packetio/packet_io.h"
 #include "media/rtp/jitter_buffer.h"
@@ -38,7 +41,11 @@ struct SessionSettings {
   uint32_t line = 0;
   packetio::Endpoint remote_rtp;
   packetio::Endpoint remote_rtcp;
+  codec::CodecId codec = codec::CodecId::kPcmu;
+  // G.711 goes straight into the jitter buffer; other codecs are decoded on arrival
+  // and held there as mu-law (see OnRtpPacket).
   rtp::G711Law law = rtp::G711Law::kUlaw;
+  uint32_t rtp_clock_hz = 8000;
   uint8_t payload_type = 0;
   uint32_t ptime_ms = 20;
   uint8_t telephone_event_pt = 101;
@@ -46,6 +53,7 @@ struct SessionSettings {
   bool send = true;
   bool receive = true;
   uint32_t rtp_timeout_ms = 0;
+  uint32_t echo_tail_ms = 64;  // 0: no echo canceller
 };
 
 // Checks a request against the frame size; messages name the field.
@@ -57,6 +65,7 @@ class SessionEvents {
   virtual ~SessionEvents() = default;
   virtual void OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) = 0;
   virtual void OnRtpTimeout(uint32_t line, uint32_t silent_ms) = 0;
+  virtual void OnFaxTone(uint32_t line, const char* tone) = 0;
 };
 
 class RtpSession {
@@ -95,6 +104,10 @@ class RtpSession {
   void SendAudio(uint64_t sample_clock, bool marker);
   void SendTelephoneEvent(uint64_t sample_clock);
   void SendRtcp(TimePoint now, uint64_t sample_clock, bool bye);
+  void SendEncoded(uint64_t sample_clock, bool marker);
+  void CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector);
+  void EnterPassThrough(const char* tone);
+  Status MakeCodecs();
   void Send(packetio::FlowId flow, const packetio::Endpoint& to, std::span<const uint8_t> bytes);
   void HandleEventNotices();
 
@@ -109,7 +122,16 @@ class RtpSession {
 
   // Sending.
   rtp::RtpSender sender_;
-  std::array<uint8_t, 480> payload_{};  // up to 60 ms of G.711
+  std::array<uint8_t, codec::kMaxPayloadBytes> payload_{};  // G.711 bytes, or another codec's frame
+  std::array<int16_t, 480> pcm_{};                          // up to 60 ms awaiting a non-G.711 encoder
+  std::unique_ptr<codec::Encoder> encoder_;                 // non-G.711 only
+  std::unique_ptr<codec::Decoder> decoder_;
+  std::optional<codec::EchoCanceller> echo_;
+  std::array<int16_t, 80> echo_reference_{};  // the last frame sent to the line
+  std::array<int16_t, 80> echo_output_{};
+  dsp::FaxToneDetector line_fax_;
+  dsp::FaxToneDetector network_fax_;
+  bool pass_through_ = false;
   uint32_t payload_samples_ = 0;
   uint64_t payload_clock_ = 0;  // sample clock of the payload's first sample
   bool next_marker_ = true;
