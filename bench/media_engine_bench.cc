@@ -43,6 +43,7 @@ class NoEvents final : public EngineEvents {
   void OnDtmf(uint32_t, char, uint32_t, bool) override {}
   void OnRtpTimeout(uint32_t, uint32_t) override {}
   void OnFaxTone(uint32_t, const char*) override {}
+  void OnCallerId(uint32_t, const dsp::CallerIdResult&) override {}
 };
 
 void BM_EngineTickPerChannel(benchmark::State& state) {

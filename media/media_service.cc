@@ -53,6 +53,12 @@ Status MediaService::Configure(const config::v1::Config& config) {
     if (::read(timer_fd_, &expirations, sizeof(expirations)) != sizeof(expirations)) return;
     engine_->Poll();
   });
+  // Statistics of every session to control's publisher, at the RTCP interval.
+  reactor_.AddPeriodic(std::chrono::milliseconds(engine::RtpSession::kRtcpIntervalMs), [this] {
+    v1::ListSessionsReply list;
+    engine_->ListSessions(list);
+    for (const v1::SessionStats& stats : list.sessions()) publish_(stats);
+  });
   // Packets are taken as they arrive (the jitter buffer wants true arrival times), not
   // only once per frame.
   reactor_.AddFd(engine_->wait_fd(), [this] { engine_->Poll(); });
@@ -144,6 +150,19 @@ void MediaService::OnFaxTone(uint32_t line, const char* tone) {
   event.set_line(line);
   event.set_tone(tone);
   log::Info("fax tone", {{"line", line}, {"tone", tone}});
+  publish_(event);
+}
+
+void MediaService::OnCallerId(uint32_t line, const dsp::CallerIdResult& result) {
+  v1::CallerIdReceived event;
+  event.set_line(line);
+  event.set_number(std::string(result.info.number.view()));
+  event.set_name(std::string(result.info.name.view()));
+  event.set_standard(std::string(dsp::CallerIdStandardName(result.standard)));
+  event.set_absence(std::string(dsp::CallerIdAbsenceName(result.info.number_absence)));
+  log::Info(
+      "caller id received",
+      {{"line", line}, {"number", event.number()}, {"name", event.name()}, {"standard", event.standard()}});
   publish_(event);
 }
 

@@ -40,6 +40,7 @@ class MediaService final : public engine::EngineEvents {
   void OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) override;
   void OnRtpTimeout(uint32_t line, uint32_t silent_ms) override;
   void OnFaxTone(uint32_t line, const char* tone) override;
+  void OnCallerId(uint32_t line, const dsp::CallerIdResult& result) override;
 
  private:
   int shard_;

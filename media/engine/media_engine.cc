@@ -87,6 +87,11 @@ Status MediaEngine::BuildChannels() {
         channel.line = line;
         channel.view = static_cast<uint32_t>(views_.size());
         channel.channel = view.first_channel + (line - begin);
+        channel.fxo = channel.channel >= config_.tdm().cards(card).fxs_ports();
+        if (channel.fxo) {
+          channel.fsk_receiver = std::make_unique<dsp::CallerIdReceiver>();
+          channel.dtmf_receiver = std::make_unique<dsp::DtmfCallerIdReceiver>();
+        }
       }
       views_.push_back(std::move(view));
     }
@@ -389,7 +394,17 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
   if (from != nullptr) {
     std::memcpy(from_frame_.data(), from, frame_samples_ * sizeof(int16_t));
     channel.from_line->EndRead();
-    if (channel.session) channel.session->FromLine(from_frame_, sample_clock, now);
+    if (channel.session) {
+      channel.session->FromLine(from_frame_, sample_clock, now);
+    } else if (channel.fxo) {
+      // An idle exchange line: listen for the caller ID it sends around the first ring.
+      if (channel.fsk_receiver->Process(from_frame_) && channel.fsk_receiver->result().accepted()) {
+        events_->OnCallerId(channel.line, channel.fsk_receiver->result());
+      }
+      if (channel.dtmf_receiver->Process(from_frame_) && channel.dtmf_receiver->result().accepted()) {
+        events_->OnCallerId(channel.line, channel.dtmf_receiver->result());
+      }
+    }
   }
   // To the line: the session's audio, then what plays over it.
   std::span<int16_t> out(to_frame_);

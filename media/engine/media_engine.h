@@ -95,6 +95,10 @@ class MediaEngine {
     dsp::CadencedToneGenerator tone;
     bool tone_active = false;
     dsp::CallerIdGenerator caller_id;
+    // FXO lines: the exchange's caller ID, decoded from what the line sends on-hook.
+    bool fxo = false;
+    std::unique_ptr<dsp::CallerIdReceiver> fsk_receiver;
+    std::unique_ptr<dsp::DtmfCallerIdReceiver> dtmf_receiver;
     bool caller_id_pending = false;
     bool caller_id_active = false;
     TimePoint caller_id_due{};

@@ -41,7 +41,12 @@ class RecordingEvents final : public EngineEvents {
   void OnFaxTone(uint32_t line, const char* tone) override {
     fax.push_back(std::to_string(line) + " " + tone);
   }
+  void OnCallerId(uint32_t line, const dsp::CallerIdResult& result) override {
+    caller_ids.push_back(std::to_string(line) + " " + std::string(result.info.number.view()) + " " +
+                         std::string(result.info.name.view()));
+  }
   std::vector<std::string> fax;
+  std::vector<std::string> caller_ids;
   struct Dtmf {
     uint32_t line;
     char digit;
@@ -104,10 +109,11 @@ class MediaEngineTest : public ::testing::Test {
     card->set_fxs_ports(4);
     config_.mutable_media()->set_process_count(1);
     config_.mutable_media()->set_rtp_address("127.0.0.1");
-    // A port slice of its own per test process, so parallel test runs do not collide.
-    const uint32_t base = 30000 + static_cast<uint32_t>(::getpid() % 1000) * 20;
+    // A port slice of its own per test process, so parallel test runs do not collide;
+    // 50 pairs, so that ports some other program holds are skipped over.
+    const uint32_t base = 40000 + static_cast<uint32_t>(::getpid() % 200) * 100;
     config_.mutable_media()->set_rtp_port_min(base);
-    config_.mutable_media()->set_rtp_port_max(base + 19);
+    config_.mutable_media()->set_rtp_port_max(base + 99);
 
     auto name = tdmbus::RegionName(tdm::TdmBusPrefix(config_), 0);
     ASSERT_TRUE(name);
@@ -495,6 +501,32 @@ TEST_F(MediaEngineTest, EchoCancellerRemovesTheLinesEchoFromTheSentAudio) {
   const double with = echo_level(64);
   EXPECT_GT(without, -35.0);  // the echo is there: ~-12 dB below a -11 dBm0 far end
   EXPECT_LT(with, without - 20.0) << "with " << with << " dBm0, without " << without << " dBm0";
+}
+
+TEST_F(MediaEngineTest, CallerIdFromTheExchangeIsDecodedOnAnIdleFxoLine) {
+  // Rebuild with the last of the four ports an FXO port.
+  engine_.reset();
+  config_.mutable_tdm()->mutable_cards(0)->set_fxs_ports(3);
+  config_.mutable_tdm()->mutable_cards(0)->set_fxo_ports(1);
+  auto io = packetio::KernelSocketIo::Create({});
+  auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+  ASSERT_TRUE(engine) << engine.error();
+  engine_ = std::move(*engine);
+  engine_->Poll();
+  dsp::CallerIdInfo info;
+  ASSERT_TRUE(info.number.Assign("5551234"));
+  ASSERT_TRUE(info.name.Assign("EXCHANGE"));
+  for (dsp::CallerIdStandard standard : {dsp::CallerIdStandard::kBell202, dsp::CallerIdStandard::kDtmf}) {
+    dsp::CallerIdGenerator exchange;
+    ASSERT_TRUE(exchange.Start(info, dsp::CallerIdFormat::kMdmf, standard));
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < 300; ++i) {
+      exchange.Generate(frame);
+      Tick(frame, 3);  // line 4
+    }
+  }
+  // DTMF caller ID carries the number only.
+  EXPECT_EQ(events_.caller_ids, (std::vector<std::string>{"4 5551234 EXCHANGE", "4 5551234 "}));
 }
 
 TEST_F(MediaEngineTest, RefusesBadRequestsWithReasons) {

@@ -25,6 +25,7 @@
 #include "linegate/media/v1/media.pb.h"
 #include "media/codec/codec.h"
 #include "media/codec/echo_canceller.h"
+#include "media/dsp/caller_id.h"
 #include "media/dsp/dtmf_detector.h"
 #include "media/dsp/fax_tone_detector.h"
 #include "media/dsp/oscillator.h"
@@ -66,6 +67,8 @@ class SessionEvents {
   virtual void OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) = 0;
   virtual void OnRtpTimeout(uint32_t line, uint32_t silent_ms) = 0;
   virtual void OnFaxTone(uint32_t line, const char* tone) = 0;
+  // Caller ID decoded on an FXO line (the engine's, not a session's).
+  virtual void OnCallerId(uint32_t line, const dsp::CallerIdResult& result) = 0;
 };
 
 class RtpSession {
