@@ -32,6 +32,7 @@ class MediaRouter {
   std::chrono::milliseconds timeout() const;
   void CreateSession(const media::v1::CreateSessionRequest& request, const bus::Replier& replier);
   void RestoreSessions(uint32_t shard);
+  void AdoptSessions(uint32_t shard);
   void HandlePortCommand(const bus::v1::Envelope& envelope, const bus::Replier& replier);
   // Sends `request` to `peer` and relays the reply (or error) to `replier`.
   void Relay(const std::string& peer, const google::protobuf::Message& request, const bus::Replier& replier);

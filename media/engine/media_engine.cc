@@ -224,6 +224,9 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   flow_to_channel_[flows->first] = index;
   flow_to_channel_[flows->second] = index;
   channel->session = std::move(*session);
+  v1::SessionParams recorded = params;
+  recorded.set_local_port(io_->LocalPort(flows->first));
+  channel->session->set_params(recorded);
   if (channel->view < views_.size() && views_[channel->view].view) {
     if (auto stats = views_[channel->view].view->Stats(channel->channel, tdmbus::Direction::kToLine)) {
       channel->underruns_at_start = stats->underruns;
@@ -249,6 +252,9 @@ Status MediaEngine::ModifySession(const v1::SessionParams& params) {
   auto settings = ResolveSettings(params, frame_samples_);
   if (!settings) return Error{settings.error()};
   if (Status modified = channel->session->Modify(*settings); !modified) return modified;
+  v1::SessionParams recorded = params;
+  recorded.set_local_port(io_->LocalPort(channel->session->rtp_flow()));
+  channel->session->set_params(recorded);
   log::Info("session modified", {{"line", params.line()}, {"remote", settings->remote_rtp.ToString()}});
   return Status::Ok();
 }

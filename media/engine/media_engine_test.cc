@@ -558,6 +558,13 @@ TEST_F(MediaEngineTest, ARestartedSessionGetsTheSamePortBack) {
   auto again = engine_->CreateSession(params);
   ASSERT_TRUE(again) << again.error();
   EXPECT_EQ(again->local_port(), port);
+  // The statistics carry the request with its port: what control needs to create the
+  // session again (after its own restart it learns them back from there).
+  v1::ListSessionsReply list;
+  engine_->ListSessions(list);
+  ASSERT_EQ(list.sessions_size(), 1);
+  EXPECT_EQ(list.sessions(0).params().local_port(), port);
+  EXPECT_EQ(list.sessions(0).params().remote_port(), peer_.port());
 }
 
 TEST_F(MediaEngineTest, ReportsRtpTimeoutOnce) {

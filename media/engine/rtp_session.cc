@@ -471,6 +471,7 @@ void RtpSession::SendBye() { SendRtcp(clock_->Now(), last_sample_clock_, true); 
 
 void RtpSession::FillStats(v1::SessionStats& stats) const {
   stats.set_line(settings_.line);
+  *stats.mutable_params() = params_;
   stats.set_local_port(io_->LocalPort(rtp_flow_));
   stats.set_packets_sent(packets_sent_);
   stats.set_packets_received(packets_received_);

@@ -96,6 +96,8 @@ class RtpSession {
   void SendBye();
 
   void FillStats(v1::SessionStats& stats) const;
+  // The request the session runs with (local port filled in), reported with its stats.
+  void set_params(const v1::SessionParams& params) { params_ = params; }
   const SessionSettings& settings() const { return settings_; }
   packetio::FlowId rtp_flow() const { return rtp_flow_; }
   packetio::FlowId rtcp_flow() const { return rtcp_flow_; }
@@ -115,6 +117,7 @@ class RtpSession {
   void HandleEventNotices();
 
   SessionSettings settings_;
+  v1::SessionParams params_;
   uint32_t frame_samples_;
   uint32_t frames_per_packet_;
   packetio::PacketIo* io_;
