@@ -5,6 +5,8 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
+#include <span>
 #include <vector>
 
 #include "media/tdm/sim/sim_exchange_line.h"
@@ -17,14 +19,30 @@ constexpr size_t kMaxCommandLength = 1024;
 
 bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-std::vector<std::string_view> SplitWords(std::string_view text) {
+// Blank-separated words; a word that starts with '"' runs to the next '"' (see the
+// header for the rules).
+Result<std::vector<std::string_view>> SplitWords(std::string_view text) {
   std::vector<std::string_view> words;
   size_t i = 0;
-  while (i < text.size()) {
+  while (true) {
     while (i < text.size() && IsBlank(text[i])) ++i;
+    if (i == text.size()) break;
+    if (text[i] == '"') {
+      const size_t close = text.find('"', i + 1);
+      if (close == std::string_view::npos) {
+        return Error{fmt::format("unterminated quote at byte {}: a quoted word must end with '\"'", i)};
+      }
+      if (close + 1 < text.size() && !IsBlank(text[close + 1])) {
+        return Error{fmt::format("closing quote at byte {} must be followed by a blank", close)};
+      }
+      if (close == i + 1) return Error{fmt::format("empty quoted word at byte {}", i)};
+      words.push_back(text.substr(i + 1, close - i - 1));
+      i = close + 1;
+      continue;
+    }
     const size_t start = i;
     while (i < text.size() && !IsBlank(text[i])) ++i;
-    if (i > start) words.push_back(text.substr(start, i - start));
+    words.push_back(text.substr(start, i - start));
   }
   return words;
 }
@@ -49,6 +67,91 @@ Result<double> ParseNumber(std::string_view word, std::string_view what) {
     return Error{fmt::format("{} '{}' is not a number", what, word)};
   }
   return value;
+}
+
+constexpr std::string_view kRingOptionList =
+    "--cid-number N, --cid-name NAME and --cid-standard bell202|v23|dtmf";
+constexpr std::array<std::string_view, 3> kRingOptions = {"--cid-number", "--cid-name", "--cid-standard"};
+
+bool IsRingOption(std::string_view word) {
+  for (const std::string_view option : kRingOptions) {
+    if (EqualsIgnoreCase(word, option)) return true;
+  }
+  return false;
+}
+
+bool IsCallerIdNumberChar(char c, bool dtmf) {
+  if (c >= '0' && c <= '9') return true;
+  return !dtmf && (c == '*' || c == '#' || c == '+');
+}
+
+// `ring [--cid-number N] [--cid-name NAME] [--cid-standard bell202|v23|dtmf]`.
+Status ParseRingOptions(std::span<const std::string_view> args, ScriptedCommand& command) {
+  std::array<std::optional<std::string_view>, kRingOptions.size()> values;  // as kRingOptions
+  for (size_t i = 0; i < args.size(); ++i) {
+    size_t which = kRingOptions.size();
+    for (size_t k = 0; k < kRingOptions.size(); ++k) {
+      if (EqualsIgnoreCase(args[i], kRingOptions[k])) which = k;
+    }
+    if (which == kRingOptions.size()) {
+      return Error{fmt::format("'ring' does not take '{}'; its options are {}", args[i], kRingOptionList)};
+    }
+    const std::string_view option = kRingOptions[which];
+    if (values[which]) return Error{fmt::format("{} given twice", option)};
+    if (i + 1 == args.size() || IsRingOption(args[i + 1])) {
+      return Error{fmt::format("{} needs a value", option)};
+    }
+    values[which] = args[++i];
+  }
+  const std::optional<std::string_view>& number = values[0];
+  const std::optional<std::string_view>& name = values[1];
+  const std::optional<std::string_view>& standard = values[2];
+  if (!number && !name) {
+    if (standard) return Error{"--cid-standard needs --cid-number or --cid-name"};
+    return Status::Ok();
+  }
+
+  dsp::CallerIdStandard chosen = dsp::CallerIdStandard::kBell202;
+  if (standard) {
+    bool known = false;
+    for (const dsp::CallerIdStandard s :
+         {dsp::CallerIdStandard::kBell202, dsp::CallerIdStandard::kV23, dsp::CallerIdStandard::kDtmf}) {
+      if (EqualsIgnoreCase(*standard, dsp::CallerIdStandardName(s))) {
+        chosen = s;
+        known = true;
+      }
+    }
+    if (!known) return Error{fmt::format("caller ID standard '{}' is not bell202, v23 or dtmf", *standard)};
+  }
+  const bool dtmf = chosen == dsp::CallerIdStandard::kDtmf;
+
+  dsp::CallerIdInfo info;
+  if (number) {
+    if (number->size() > dsp::kMaxCallerIdNumber) {
+      return Error{fmt::format("caller ID number '{}' is longer than {} characters", *number,
+                               dsp::kMaxCallerIdNumber)};
+    }
+    for (const char c : *number) {
+      if (!IsCallerIdNumberChar(c, dtmf)) {
+        return Error{fmt::format("caller ID number '{}' may hold only {}", *number,
+                                 dtmf ? "0-9 with --cid-standard dtmf" : "0-9 * # +")};
+      }
+    }
+    (void)info.number.Assign(*number);  // fits: checked above
+  }
+  if (name) {
+    if (dtmf) return Error{"DTMF caller ID carries no name: drop --cid-name, or use bell202 or v23"};
+    if (name->size() > dsp::kMaxCallerIdName) {
+      return Error{fmt::format("caller ID name is longer than {} characters", dsp::kMaxCallerIdName)};
+    }
+    for (const char c : *name) {
+      if (c < 0x20 || c > 0x7E) return Error{"caller ID name may hold only printable ASCII characters"};
+    }
+    (void)info.name.Assign(*name);
+  }
+  command.caller_id = info;
+  command.caller_id_standard = chosen;
+  return Status::Ok();
 }
 
 struct VerbSpec {
@@ -145,7 +248,9 @@ std::string_view ScriptedVerbName(ScriptedVerb verb) {
 Result<ScriptedCommand> ParseScriptedCommand(std::string_view text) {
   if (text.size() > kMaxCommandLength)
     return Error{fmt::format("command longer than {} bytes", kMaxCommandLength)};
-  const std::vector<std::string_view> words = SplitWords(text);
+  Result<std::vector<std::string_view>> split = SplitWords(text);
+  if (!split.ok()) return Error{split.error()};
+  const std::vector<std::string_view>& words = *split;
   if (words.empty()) return Error{"empty command"};
   const VerbSpec* spec = nullptr;
   for (const VerbSpec& candidate : kVerbs) {
@@ -179,7 +284,6 @@ Result<ScriptedCommand> ParseScriptedCommand(std::string_view text) {
   switch (command.verb) {
     case ScriptedVerb::kOffHook:
     case ScriptedVerb::kOnHook:
-    case ScriptedVerb::kRing:
     case ScriptedVerb::kRingStop:
     case ScriptedVerb::kAnswer:
     case ScriptedVerb::kHangUp:
@@ -189,6 +293,9 @@ Result<ScriptedCommand> ParseScriptedCommand(std::string_view text) {
     case ScriptedVerb::kStop:
     case ScriptedVerb::kStatus:
       if (Status s = arity(0, 0); !s.ok()) return Error{s.error()};
+      break;
+    case ScriptedVerb::kRing:
+      if (Status s = ParseRingOptions(args, command); !s.ok()) return Error{s.error()};
       break;
     case ScriptedVerb::kDial:
     case ScriptedVerb::kPulse:
@@ -286,8 +393,12 @@ std::string ExecuteScriptedCommand(SimPhone& phone, const ScriptedCommand& c) {
 std::string ExecuteScriptedCommand(SimExchangeLine& line, const ScriptedCommand& c) {
   if (std::optional<std::string> shared = ExecuteShared(line, c)) return *shared;
   switch (c.verb) {
-    case ScriptedVerb::kRing:
-      return Done(line.Ring(), "ringing");
+    case ScriptedVerb::kRing: {
+      if (!c.caller_id) return Done(line.Ring(), "ringing");
+      const ExchangeCallerId caller{*c.caller_id, c.caller_id_standard};
+      return Done(line.Ring(std::nullopt, caller),
+                  "ringing with caller ID " + FormatCallerId(caller.info, caller.standard));
+    }
     case ScriptedVerb::kRingStop:
       return Done(line.StopRinging(), "stopped ringing");
     case ScriptedVerb::kAnswer:

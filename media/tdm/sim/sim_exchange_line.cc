@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "media/tdm/sim/sim_phone.h"  // FormatCallerId
+
 namespace linegate::media::tdm::sim {
 
 Status ValidateSimExchangeLineConfig(const SimExchangeLineConfig& c) {
@@ -17,7 +19,27 @@ Status ValidateSimExchangeLineConfig(const SimExchangeLineConfig& c) {
     return Error{fmt::format("exchange line: max_digits must be 1..{}", SimExchangeLine::kMaxNumberDigits)};
   }
   if (c.auto_answer_ms > 600000) return Error{"exchange line: auto_answer_ms must be <= 600000"};
+  if (c.caller_id_after_ring_ms < 100 || c.caller_id_after_ring_ms > 2000) {
+    return Error{"exchange line: caller_id_after_ring_ms must be 100..2000"};
+  }
+  if (c.dtmf_caller_id_ring_gap_ms < 100 || c.dtmf_caller_id_ring_gap_ms > 2000) {
+    return Error{"exchange line: dtmf_caller_id_ring_gap_ms must be 100..2000"};
+  }
   return Status::Ok();
+}
+
+std::string_view CallerIdTransmission::StateName(State state) {
+  switch (state) {
+    case State::kWaiting:
+      return "waiting";
+    case State::kSending:
+      return "sending";
+    case State::kSent:
+      return "sent";
+    case State::kDropped:
+      return "dropped";
+  }
+  return "?";
 }
 
 std::string_view SimExchangeLine::StateName(State state) {
@@ -74,6 +96,8 @@ void SimExchangeLine::SetState(State next) {
   switch (next) {
     case State::kIdle:
       ring_timer_.Stop();
+      ring_deferred_ = false;
+      DropCallerId();  // the caller gave up before it was sent
       if (ring_voltage_) {
         ring_voltage_ = false;
         Emit(LineEventType::kRingOff);
@@ -97,6 +121,8 @@ void SimExchangeLine::SetState(State next) {
       StartTone(dsp::CallProgressTone::kRingback);
       return;
     case State::kConnected:
+      ring_deferred_ = false;
+      DropCallerId();  // answered before it was sent
       ++calls_completed_;
       return;
     case State::kBusy:
@@ -105,10 +131,64 @@ void SimExchangeLine::SetState(State next) {
   }
 }
 
-Status SimExchangeLine::Ring(std::optional<dsp::Cadence> cadence) {
+Status SimExchangeLine::Ring(std::optional<dsp::Cadence> cadence,
+                             const std::optional<ExchangeCallerId>& caller_id) {
   if (state_ != State::kIdle) return Error{fmt::format("cannot ring: line is {}", StateName(state_))};
-  if (!ring_timer_.Start(cadence.value_or(config_.ring_cadence)))
-    return Error{"ring cadence has no ringing time"};
+  const dsp::Cadence ring = cadence.value_or(config_.ring_cadence);
+  if (!IsValidCadence(ring)) return Error{"ring cadence has no ringing time"};
+  const bool dtmf = caller_id && caller_id->standard == dsp::CallerIdStandard::kDtmf;
+  if (caller_id) {
+    // Encoded and checked here, on the control plane; Tick only plays it.
+    const dsp::CallerIdInfo& info = caller_id->info;
+    if (dtmf && (!info.name.empty() || info.name_absence != dsp::CallerIdAbsence::kNone)) {
+      return Error{"caller ID: DTMF caller ID carries no name"};
+    }
+    std::string_view problem = "cannot be encoded";
+    const std::optional<dsp::CallerIdMessage> message =
+        dtmf ? dsp::EncodeCallerIdDtmf(info, &problem)
+             : dsp::EncodeCallerIdFsk(info, dsp::CallerIdFormat::kMdmf, &problem);
+    if (!message) return Error{fmt::format("caller ID: {}", problem)};
+    if (!caller_id_generator_.Start(*message, caller_id->standard)) {
+      return Error{"caller ID: the generator refused the message"};
+    }
+    if (dtmf) {
+      const dsp::DtmfGeneratorConfig& digit = caller_id_generator_.config().dtmf;
+      caller_id_length_samples_ = message->size * MsToSamples(digit.on_ms + digit.off_ms);
+      // The ring waits for the digits, up to the end of the last tone, and the gap.
+      samples_to_first_ring_ = caller_id_length_samples_ - MsToSamples(digit.off_ms) +
+                               MsToSamples(config_.dtmf_caller_id_ring_gap_ms);
+    } else {
+      caller_id_length_samples_ = caller_id_generator_.total_samples();
+      // The burst goes in the first silent interval: it must fit, with the delay after
+      // the first ring and the guard before the next.
+      const std::string_view standard = dsp::CallerIdStandardName(caller_id->standard);
+      if (ring.count < 2 || ring.segments_ms[0] == 0 || ring.segments_ms[1] == 0) {
+        caller_id_generator_.Stop();
+        return Error{fmt::format(
+            "caller ID: {} is sent in the silence after the first ring; the cadence has no such silence",
+            standard)};
+      }
+      const uint32_t needed_ms = config_.caller_id_after_ring_ms +
+                                 (caller_id_length_samples_ + kSamplesPerMs - 1) / kSamplesPerMs +
+                                 kCallerIdGuardBeforeRingMs;
+      if (ring.segments_ms[1] < needed_ms) {
+        caller_id_generator_.Stop();
+        return Error{fmt::format(
+            "caller ID: {} needs a silence of at least {} ms after the first ring ({} ms pause, {} ms "
+            "burst, {} ms guard); the cadence has {} ms",
+            standard, needed_ms, config_.caller_id_after_ring_ms,
+            (caller_id_length_samples_ + kSamplesPerMs - 1) / kSamplesPerMs, kCallerIdGuardBeforeRingMs,
+            ring.segments_ms[1])};
+      }
+    }
+    caller_id_ = CallerIdTransmission{*caller_id, CallerIdTransmission::State::kWaiting, {}, {}};
+    // DTMF goes first, from the next tick; FSK counts down from the end of the first ring.
+    caller_id_countdown_ = dtmf;
+    caller_id_delay_samples_ = 0;
+  }
+  ring_cadence_ = ring;
+  ring_deferred_ = dtmf;
+  if (!dtmf) (void)ring_timer_.Start(ring);  // a valid cadence: cannot fail
   SetState(State::kRinging);
   return Status::Ok();
 }
@@ -186,16 +266,65 @@ CommandResult SimExchangeLine::Apply(const LineCommand& command) {
 
 void SimExchangeLine::CompleteNumber() { SetState(State::kRingback); }
 
+void SimExchangeLine::DropCallerId() {
+  caller_id_countdown_ = false;
+  if (!caller_id_) return;
+  if (caller_id_->state != CallerIdTransmission::State::kWaiting &&
+      caller_id_->state != CallerIdTransmission::State::kSending) {
+    return;
+  }
+  caller_id_generator_.Stop();
+  caller_id_->state = CallerIdTransmission::State::kDropped;
+  ++caller_ids_dropped_;
+}
+
+void SimExchangeLine::SendCallerId(std::span<int16_t> frame) {
+  if (!caller_id_) return;
+  CallerIdTransmission& t = *caller_id_;
+  if (t.state == CallerIdTransmission::State::kWaiting) {
+    if (!caller_id_countdown_) return;
+    if (caller_id_delay_samples_ >= frame.size()) {
+      caller_id_delay_samples_ -= static_cast<uint32_t>(frame.size());
+      return;
+    }
+    // Due inside this frame: it starts at its exact sample.
+    const uint32_t offset = caller_id_delay_samples_;
+    caller_id_delay_samples_ = 0;
+    caller_id_countdown_ = false;
+    t.state = CallerIdTransmission::State::kSending;
+    t.started = clock_.Now() + SamplesToDuration(offset);
+    frame = frame.subspan(offset);
+  }
+  if (t.state != CallerIdTransmission::State::kSending) return;
+  caller_id_generator_.Generate(frame);
+  if (caller_id_generator_.done()) {
+    t.state = CallerIdTransmission::State::kSent;
+    t.finished = t.started + SamplesToDuration(caller_id_length_samples_);
+    ++caller_ids_sent_;
+  }
+}
+
 void SimExchangeLine::Tick(std::span<const int16_t> to_line, std::span<int16_t> from_line) {
   const auto samples = static_cast<uint32_t>(from_line.size());
-  // Ring voltage changes that fell due during the previous frame show now.
   if (state_ == State::kRinging) {
+    // DTMF caller ID sent and the gap after it over: the first ring starts now.
+    if (ring_deferred_ && samples_to_first_ring_ == 0) {
+      ring_deferred_ = false;
+      (void)ring_timer_.Start(ring_cadence_);  // checked by Ring
+    }
+    // Ring voltage changes that fell due during the previous frame show now.
     if (ring_timer_.on() != ring_voltage_) {
       ring_voltage_ = ring_timer_.on();
       Emit(ring_voltage_ ? LineEventType::kRingOn : LineEventType::kRingOff);
+      // FSK caller ID: the pause before it starts when the first ring ends.
+      if (!ring_voltage_ && caller_id_ && caller_id_->state == CallerIdTransmission::State::kWaiting &&
+          !caller_id_countdown_) {
+        caller_id_countdown_ = true;
+        caller_id_delay_samples_ = MsToSamples(config_.caller_id_after_ring_ms);
+      }
     }
     // A non-repeating cadence that has ended: the caller gave up.
-    if (!ring_timer_.active()) SetState(State::kIdle);
+    if (!ring_deferred_ && !ring_timer_.active()) SetState(State::kIdle);
   }
   if (state_ == State::kCollecting && samples_since_digit_ >= MsToSamples(config_.digit_timeout_ms)) {
     CompleteNumber();
@@ -206,9 +335,12 @@ void SimExchangeLine::Tick(std::span<const int16_t> to_line, std::span<int16_t> 
   }
 
   if (!seized()) {
-    // On-hook at the port: no loop, no audio.
+    // On-hook at the port: no loop, no audio, except the caller ID of a ringing call
+    // (on-hook data transmission: the port bridges its receiver across the line).
     std::fill(from_line.begin(), from_line.end(), int16_t{0});
+    if (state_ == State::kRinging) SendCallerId(from_line);
     ring_timer_.Advance(samples);
+    if (ring_deferred_) samples_to_first_ring_ -= std::min(samples_to_first_ring_, samples);
     return;
   }
 
@@ -257,6 +389,10 @@ std::string SimExchangeLine::Describe() const {
     text += fmt::format(", number {}{}", dialled_number(), number_complete_ ? "" : " (dialling)");
   }
   text += fmt::format(", far-end audio {}{}", player_.Describe(), loopback_ ? " + loopback" : "");
+  if (caller_id_) {
+    text += fmt::format(", caller-id {}: {}", CallerIdTransmission::StateName(caller_id_->state),
+                        FormatCallerId(caller_id_->caller_id.info, caller_id_->caller_id.standard));
+  }
   return text;
 }
 

@@ -310,8 +310,9 @@ void SimPhone::OnCallerId(const dsp::CallerIdResult& result) {
   caller_id_ = ReceivedCallerId{result, clock_.Now(), ringer_.rings()};
 }
 
-std::string FormatCallerId(const dsp::CallerIdResult& r) {
-  const dsp::CallerIdInfo& info = r.info;
+std::string FormatCallerId(const dsp::CallerIdResult& r) { return FormatCallerId(r.info, r.standard); }
+
+std::string FormatCallerId(const dsp::CallerIdInfo& info, dsp::CallerIdStandard standard) {
   std::string text;
   if (!info.number.empty()) {
     text = fmt::format("number={}", info.number.view());
@@ -329,7 +330,7 @@ std::string FormatCallerId(const dsp::CallerIdResult& r) {
     const dsp::CallerIdDateTime& t = *info.date_time;
     text += fmt::format(" time={:02}-{:02}T{:02}:{:02}", t.month, t.day, t.hour, t.minute);
   }
-  text += fmt::format(" standard={}", dsp::CallerIdStandardName(r.standard));
+  text += fmt::format(" standard={}", dsp::CallerIdStandardName(standard));
   return text;
 }
 

@@ -89,6 +89,8 @@ struct ReceivedCallerId {
 // "private" / "unavailable"), name if any (quoted, or the reason unquoted), date-time if
 // any, standard.
 std::string FormatCallerId(const dsp::CallerIdResult& result);
+// The same for what an exchange sends (SimExchangeLine's status).
+std::string FormatCallerId(const dsp::CallerIdInfo& info, dsp::CallerIdStandard standard);
 
 class SimPhone final : public SimLine {
  public:

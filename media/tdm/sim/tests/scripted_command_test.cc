@@ -92,6 +92,119 @@ TEST(ScriptedCommandTest, ParsesTheOperatorGrammar) {
   EXPECT_TRUE(ParseScriptedCommand("loopback on")->on);
 }
 
+TEST(ScriptedCommandTest, ParsesRingWithCallerId) {
+  {
+    Result<ScriptedCommand> r =
+        ParseScriptedCommand("ring --cid-number 5551234 --cid-name \"LINE GATE\" --cid-standard v23");
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r->verb, ScriptedVerb::kRing);
+    ASSERT_TRUE(r->caller_id);
+    EXPECT_EQ(r->caller_id->number.view(), "5551234");
+    EXPECT_EQ(r->caller_id->name.view(), "LINE GATE");
+    EXPECT_EQ(r->caller_id_standard, dsp::CallerIdStandard::kV23);
+  }
+  {
+    // Any order, case-insensitive options and standard; a one-word name needs no quotes;
+    // the default standard is bell202.
+    Result<ScriptedCommand> r = ParseScriptedCommand("RING --CID-NAME Linegate\t--cid-number +4930*1#");
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_TRUE(r->caller_id);
+    EXPECT_EQ(r->caller_id->number.view(), "+4930*1#");
+    EXPECT_EQ(r->caller_id->name.view(), "Linegate");
+    EXPECT_EQ(r->caller_id_standard, dsp::CallerIdStandard::kBell202);
+    r = ParseScriptedCommand("ring --cid-standard DTMF --cid-number 0123456789");
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r->caller_id->number.view(), "0123456789");
+    EXPECT_TRUE(r->caller_id->name.empty());
+    EXPECT_EQ(r->caller_id_standard, dsp::CallerIdStandard::kDtmf);
+    r = ParseScriptedCommand("ring --cid-name Say\"Hi\"");  // a quote inside a word is ordinary
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r->caller_id->name.view(), "Say\"Hi\"");
+  }
+  {
+    // Plain ring: no caller ID. Quoting works for every command (a file with a blank).
+    Result<ScriptedCommand> r = ParseScriptedCommand("ring");
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->caller_id);
+    r = ParseScriptedCommand("play \"/tmp/my file.wav\"");
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r->argument, "/tmp/my file.wav");
+  }
+  const std::vector<std::pair<std::string, std::string>> errors = {
+      {"ring --cid-number", "--cid-number needs a value"},
+      {"ring --cid-number --cid-name X", "--cid-number needs a value"},
+      {"ring --cid-number 1 --cid-number 2", "--cid-number given twice"},
+      {"ring --cid-nmber 1",
+       "'ring' does not take '--cid-nmber'; its options are --cid-number N, --cid-name NAME and "
+       "--cid-standard bell202|v23|dtmf"},
+      {"ring 5551234", "'ring' does not take '5551234'"},
+      {"ring stop --cid-number 1", "'ring stop' takes no arguments"},
+      {"ring --cid-standard v23", "--cid-standard needs --cid-number or --cid-name"},
+      {"ring --cid-number 1 --cid-standard v22", "caller ID standard 'v22' is not bell202, v23 or dtmf"},
+      {"ring --cid-number 555-1234", "caller ID number '555-1234' may hold only 0-9 * # +"},
+      {"ring --cid-number 555*1 --cid-standard dtmf",
+       "caller ID number '555*1' may hold only 0-9 with --cid-standard dtmf"},
+      {"ring --cid-number 123456789012345678901", "is longer than 20 characters"},
+      {"ring --cid-number 1 --cid-name LINEGATE --cid-standard dtmf",
+       "DTMF caller ID carries no name: drop --cid-name, or use bell202 or v23"},
+      {"ring --cid-name " + std::string(51, 'x'), "caller ID name is longer than 50 characters"},
+      {"ring --cid-name \"A\tB\"", "caller ID name may hold only printable ASCII characters"},
+      {"ring --cid-name \"LINE GATE", "unterminated quote at byte 16"},
+      {"ring --cid-name \"LINE\"GATE", "closing quote at byte 21 must be followed by a blank"},
+      {"ring --cid-name \"\"", "empty quoted word at byte 16"},
+  };
+  for (const auto& [text, error] : errors) {
+    Result<ScriptedCommand> r = ParseScriptedCommand(text);
+    ASSERT_FALSE(r.ok()) << "'" << text << "' accepted";
+    EXPECT_NE(r.error().find(error), std::string::npos) << text << ": " << r.error();
+  }
+}
+
+TEST(ScriptedCommandTest, RingsWithCallerIdAndShowsItInStatus) {
+  ManualClock clock;
+  Result<std::unique_ptr<SimCard>> created = SimCard::Create(clock, {.phones = 1, .exchange_lines = 1});
+  ASSERT_TRUE(created.ok());
+  SimCard& card = **created;
+  testing::FakeCardAudio audio(2, 80);
+  dsp::CallerIdReceiver gateway;  // the gateway's FXO receiver on channel 1
+  std::optional<dsp::CallerIdResult> received;
+  const auto run = [&](int ticks) {
+    for (int i = 0; i < ticks; ++i) {
+      card.Tick(audio, audio);
+      if (gateway.Process(audio.from_line[1])) received = gateway.result();
+      clock.Advance(testing::FrameDuration(80));
+    }
+  };
+
+  EXPECT_EQ(card.Execute(0, "ring --cid-number 5551234"), "error: 'ring' does not apply to an FXS phone");
+  EXPECT_EQ(card.Execute(1, "ring --cid-name LINEGATE --cid-standard dtmf"),
+            "error: DTMF caller ID carries no name: drop --cid-name, or use bell202 or v23");
+  EXPECT_EQ(card.Execute(1, "ring --cid-number 5551234 --cid-name \"LINE GATE\" --cid-standard v23"),
+            "ok: ringing with caller ID number=5551234 name=\"LINE GATE\" standard=v23");
+  EXPECT_EQ(card.Execute(1, "status"),
+            "ok: fxo exchange line: ringing, polarity normal, ring voltage off, far-end audio idle, "
+            "caller-id waiting: number=5551234 name=\"LINE GATE\" standard=v23");
+  run(350);  // US ringing: the first ring ends at 2 s, the burst runs from 2.5 s
+  ASSERT_TRUE(received);
+  ASSERT_TRUE(received->accepted());
+  EXPECT_EQ(received->info.number.view(), "5551234");
+  EXPECT_EQ(received->info.name.view(), "LINE GATE");
+  EXPECT_EQ(received->standard, dsp::CallerIdStandard::kV23);
+  EXPECT_EQ(card.Execute(1, "status"),
+            "ok: fxo exchange line: ringing, polarity normal, ring voltage off, far-end audio idle, "
+            "caller-id sent: number=5551234 name=\"LINE GATE\" standard=v23");
+  EXPECT_EQ(card.Execute(1, "ring stop"), "ok: stopped ringing");
+
+  // The gateway answers before a DTMF caller ID has gone out: dropped.
+  EXPECT_EQ(card.Execute(1, "ring --cid-standard dtmf --cid-number 5551234"),
+            "ok: ringing with caller ID number=5551234 standard=dtmf");
+  run(20);
+  ASSERT_EQ(card.exchange_line(1)->Apply(LineCommand::Seize()), CommandResult::kOk);
+  EXPECT_EQ(card.Execute(1, "status"),
+            "ok: fxo exchange line: connected, polarity normal, ring voltage off, far-end audio idle, "
+            "caller-id dropped: number=5551234 standard=dtmf");
+}
+
 TEST(ScriptedCommandTest, RunsAgainstPhonesAndExchangeLines) {
   ManualClock clock;
   Result<std::unique_ptr<SimCard>> created = SimCard::Create(clock, {.phones = 1, .exchange_lines = 1});
