@@ -246,11 +246,14 @@ class RtpLoad:
                     raise RuntimeError("rtp_load gave no snapshot")
                 self.cond.wait(left)
 
-    def finish(self, timeout):
+    def finish(self, timeout=15):
+        """Stops the sending (SIGINT: rtp_load drains for a moment and prints its summary)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            kill_group(self.proc, signal.SIGINT, 5)
+            kill_group(self.proc, signal.SIGKILL, 5)
         self.thread.join(5)
         self.stderr.close()
         for v in self.lines:
@@ -320,6 +323,7 @@ class Gateway:
         self.processes = processes
         self.process = None
         self.log = None
+        self.tdm_late_ticks = None
 
     def ctl(self, *args, timeout=30):
         return subprocess.run([os.path.join(self.bin_dir, "linegatectl"), "-c", self.config, *args],
@@ -413,6 +417,9 @@ class Gateway:
                 pass
         if self.log:
             self.log.close()
+        # The tdm process logs at exit how many ticks its clock ran late and caught up.
+        m = re.search(r'msg="clock was late".*?ticks_caught_up=(\d+)', self.read_log())
+        self.tdm_late_ticks = int(m.group(1)) if m else 0
         # TDM bus regions a killed tdm process leaves (an orderly stop removes its own).
         prefix = "linegate" + "".join(c if c.isalnum() or c in "-._" else "_" for c in self.runtime_dir)
         try:
@@ -451,13 +458,13 @@ def measure_linegate(args, ports, sessions, warmup, seconds, workdir, label):
         watched = media_names + [n for n in ("tdm", "signaling", "control") if n in pids]
         restarts_before = gw.restarts()
         streams = [(remotes[line], local[line]) for line in range(1, sessions + 1)]
-        load = RtpLoad(args.rtp_load, streams, warmup + seconds + 1.0, workdir, label, extra=args.rtp_load_args)
+        load = RtpLoad(args.rtp_load, streams, warmup + seconds + 120.0, workdir, label, extra=args.rtp_load_args)
         load.start()
         time.sleep(warmup)
         s0 = snapshot_linegate(gw, load, pids, watched)
         time.sleep(seconds)
         s1 = snapshot_linegate(gw, load, pids, watched)
-        summary = load.finish(timeout=seconds + warmup + 30)
+        summary = load.finish()
         final = gw.media_list()
         restarts_after = gw.restarts()
         interval = s1["t"] - s0["t"]
@@ -489,6 +496,7 @@ def measure_linegate(args, ports, sessions, warmup, seconds, workdir, label):
         r["missed_percent"] = 100.0 * r["missed"] / (sessions * interval * 100)
         r["media_wait_ms_per_s"] = 1000.0 * sum(r["wait"].get(n, 0) for n in media_names) / interval / len(
             media_names)
+        r["tdm_wait_ms_per_s"] = 1000.0 * r["wait"].get("tdm", 0) / interval
         r["handled"] = r["load_sent"] + r["load_received"]
         r["pps"] = r["handled"] / interval
         r["pps_per_cpu_s"] = r["handled"] / media_cpu if media_cpu > 0 else None
@@ -504,6 +512,7 @@ def measure_linegate(args, ports, sessions, warmup, seconds, workdir, label):
         gw.stop()
         if load_first is not None:
             ports.release(load_first)
+    r["tdm_late_ticks"] = gw.tdm_late_ticks
     return r
 
 
@@ -706,7 +715,7 @@ def measure_rtpengine(args, ports, streams, warmup, seconds, workdir, label):
             pairs += [(a, to_a), (b, to_b)]
         r["setup_s"] = time.monotonic() - t_setup
         pid = engine.process.pid
-        load = RtpLoad(args.rtp_load, pairs, warmup + seconds + 1.0, workdir, label, pairs=True,
+        load = RtpLoad(args.rtp_load, pairs, warmup + seconds + 120.0, workdir, label, pairs=True,
                        extra=args.rtp_load_args)
         load.start()
         time.sleep(warmup)
@@ -715,7 +724,7 @@ def measure_rtpengine(args, ports, streams, warmup, seconds, workdir, label):
         time.sleep(seconds)
         s1 = {"t": time.monotonic(), "cpu": cpu_seconds_of(pid), "wait": run_delay_seconds(pid),
               "load": load.snapshot(), "udp": udp_counters(), "loadavg": loadavg()}
-        summary = load.finish(timeout=seconds + warmup + 30)
+        summary = load.finish()
         if engine.process.poll() is not None:
             raise RuntimeError(f"rtpengine exited {engine.process.returncode}: {engine.read_log()[-800:]}")
         interval = s1["t"] - s0["t"]
@@ -769,15 +778,16 @@ def scale_row(r):
             f"{r['gw_lost']} of {r['load_sent']} | {r['load_lost']} of {r['gw_sent']} | "
             f"{r['gw_jitter_ms_max']:.2f} / {s['jitter_ms_max']:.2f} | {media} | "
             f"{r['media_cpu_pct_per_session']:.3f} | {fmt(r['tdm_cpu_s'])} | {r['load_cpu_s']:.2f} | "
-            f"{r['media_wait_ms_per_s']:.1f} | {r['udp']['RcvbufErrors']} | {r['load_avg']} | "
+            f"{r['media_wait_ms_per_s']:.1f} / {r['tdm_wait_ms_per_s']:.1f} | {fmt(r.get('tdm_late_ticks'), '{}')} | "
+            f"{r['udp']['RcvbufErrors']} | {r['load_avg']} | "
             f"{'yes' if r['clean'] else 'NO'} |")
 
 
 SCALE_HEAD = ("| run | sessions | interval s | missed deadlines (% of frames) | lost to gateway | "
               "lost from gateway | jitter ms gw / rtp_load (max) | CPU s media-0 / media-1 | "
-              "media CPU % per session | tdm CPU s | rtp_load CPU s | media wait for CPU ms/s | UDP rcvbuf drops | "
-              "load avg | clean |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "media CPU % per session | tdm CPU s | rtp_load CPU s | wait for CPU ms/s: media (each) / tdm | "
+              "tdm clock late (ticks, gateway lifetime) | UDP rcvbuf drops | load avg | clean |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def print_scale(results, title, summary=True):
