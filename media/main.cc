@@ -3,7 +3,9 @@
 
 #include <cstdio>
 
+#include "common/log.h"
 #include "common/process/agent.h"
+#include "common/process/realtime.h"
 #include "media/media_service.h"
 
 int main(int argc, char** argv) {
@@ -24,7 +26,14 @@ int main(int argc, char** argv) {
   media::MediaService service(options->shard, agent.reactor(),
                               [&](const google::protobuf::Message& event) { agent.client().Publish(event); });
   service.RegisterHandlers(agent.client().dispatcher());
-  agent.OnConfig([&](const config::v1::Config& config) { return service.Configure(config); });
+  agent.OnConfig([&](const config::v1::Config& config) {
+    // Real-time scheduling is a wish, not a condition: without the privilege the
+    // process runs, and says so once.
+    if (Status realtime = process::ApplyRealtimePriority(config.runtime().realtime_priority()); !realtime) {
+      log::Warn("ordinary scheduling", {{"why", realtime.error()}});
+    }
+    return service.Configure(config);
+  });
   agent.SetDetailFiller([&](process::v1::Heartbeat& heartbeat) { service.FillDetail(heartbeat); });
   return agent.Run();
 }

@@ -50,7 +50,7 @@ TEST_P(LoaderErrors, ReportsExactMessage) {
 }
 
 const std::string kSections = "gateway, runtime, bus, supervision, signaling, media, tdm";
-const std::string kMediaFields = "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms";
+const std::string kMediaFields = "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms";
 const std::string kLevels = "trace, debug, info, warn, error, critical";
 
 INSTANTIATE_TEST_SUITE_P(

@@ -14,8 +14,12 @@ namespace {
 constexpr uint32_t kNoChannel = 0xffffffffu;
 constexpr size_t kReceiveBurst = 64;
 // Frames written ahead on every to-line ring, so that the tdm always finds one even
-// when this process wakes late within a frame: ~20 ms and at least two frames.
-uint32_t ToLineLead(uint32_t frame_ms) { return std::max<uint32_t>(2, (20 + frame_ms - 1) / frame_ms); }
+// when this process wakes late: media.tdm_lead_ms (20 ms by default), at least two
+// frames and at most half the ring.
+uint32_t ToLineLead(uint32_t frame_ms, uint32_t lead_ms, uint32_t ring_depth) {
+  const uint32_t ms = lead_ms == 0 ? 20 : lead_ms;
+  return std::clamp<uint32_t>((ms + frame_ms - 1) / frame_ms, 2, ring_depth / 2);
+}
 
 std::optional<dsp::CallProgressTone> ToneOf(v1::ToneKind kind) {
   switch (kind) {
@@ -131,7 +135,8 @@ void MediaEngine::TryAttach(TimePoint now) {
     }
     view.view.emplace(std::move(*attached));
     view.processed_ticks = view.view->frame_counter();
-    const uint32_t lead = ToLineLead(config_.tdm().frame_ms());
+    const uint32_t lead =
+        ToLineLead(config_.tdm().frame_ms(), config_.media().tdm_lead_ms(), view.view->geometry().ring_depth);
     for (Channel& channel : channels_) {
       if (channel.view != index) continue;
       auto reader = view.view->FromLineReader(channel.channel);

@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/process/agent.h"
+#include "common/process/realtime.h"
 #include "media/tdm/tdm_service.h"
 
 int main(int argc, char** argv) {
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
   uint64_t late_ticks = 0;
   service.SetEventSink([&](const tdm::v1::LineEvent& event) { agent.client().Publish(event); });
   agent.OnConfig([&](const config::v1::Config& config) -> Status {
+    if (Status realtime = process::ApplyRealtimePriority(config.runtime().realtime_priority()); !realtime) {
+      log::Warn("ordinary scheduling", {{"why", realtime.error()}});
+    }
     if (Status configured = service.Configure(config); !configured) return configured;
     if (timer_fd >= 0) return Status::Ok();
     timer_fd = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
