@@ -272,6 +272,26 @@ class LineSignalingTest(MediaTestCase):
         self.assertIn((3, "RING_STOPPED"), events)
         self.assertLess(events.index((3, "RING_DETECTED")), events.index((3, "RING_STOPPED")))
 
+    def test_caller_id_from_the_exchange_on_an_fxo_line(self):
+        import subprocess
+        from harness import binary
+        for standard in ("bell202", "v23", "dtmf"):
+            watcher = subprocess.Popen([binary("linegatectl"), "-c", self.config, "events", "--seconds", "4.5",
+                                        "--count", "1", "linegate.media.v1.CallerIdReceived"],
+                                       stdout=subprocess.PIPE, text=True)
+            time.sleep(0.3)
+            # DTMF caller ID carries the number only (the sim refuses a name with it).
+            name = [] if standard == "dtmf" else ["--cid-name", "LINEGATE"]
+            self.ok("line", "3", "ring", "--cid-number", "5551234", *name, "--cid-standard", standard)
+            events = self.events_of(watcher)
+            self.ok("line", "3", "ring", "stop")
+            self.assertEqual(len(events), 1, f"{standard}: {events}")
+            self.assertEqual(events[0]["line"], 3)
+            self.assertEqual(events[0]["number"], "5551234")
+            self.assertEqual(events[0]["standard"], standard)
+            self.assertEqual(events[0]["name"], "" if standard == "dtmf" else "LINEGATE")
+            time.sleep(0.5)
+
 
 if __name__ == "__main__":
     unittest.main()
