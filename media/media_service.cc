@@ -29,8 +29,12 @@ Status MediaService::Configure(const config::v1::Config& config) {
     return Error{"shard " + std::to_string(shard_) + " does not exist: media.process_count is " +
                  std::to_string(config.media().process_count())};
   }
-  if (config.media().backend() == config::v1::PACKET_IO_BACKEND_DPDK) {
-    return Error{"media.backend dpdk is not available in this build yet; use kernel_sockets"};
+  const bool has_entry = shard_ < config.media().shards_size();
+  const config::v1::PacketIoBackend backend =
+      has_entry ? config.media().shards(shard_).backend() : config.media().backend();
+  if (backend == config::v1::PACKET_IO_BACKEND_DPDK) {
+    return Error{"media.shards[" + std::to_string(shard_) +
+                 "]: the DPDK backend is not in this build yet; use kernel_sockets"};
   }
   if (engine_) return Status::Ok();  // control re-sent the configuration: carry on
   media_ = config.media();

@@ -50,7 +50,7 @@ TEST_P(LoaderErrors, ReportsExactMessage) {
 }
 
 const std::string kSections = "gateway, runtime, bus, supervision, signaling, media, tdm";
-const std::string kMediaFields = "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms";
+const std::string kMediaFields = "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms, shards";
 const std::string kLevels = "trace, debug, info, warn, error, critical";
 
 INSTANTIATE_TEST_SUITE_P(
@@ -216,6 +216,16 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:5:13: tdm.cards[1].name: duplicate card name \"a\" (also tdm.cards[0])"},
         ErrorCase{"CardWithoutPorts", "tdm:\n  cards:\n    - name: a\n",
                   "x.yaml:3:7: tdm.cards[0]: a card needs at least one port (fxs_ports + fxo_ports >= 1)"},
+        ErrorCase{"DpdkWithoutShards", "media:\n  process_count: 1\n  backend: dpdk\n" + kCards,
+                  "x.yaml:3:12: media.backend: dpdk needs media.shards[] with each process's port and address (0 of 1 "
+                  "given)"},
+        ErrorCase{"DpdkShardWithoutAddress",
+                  "media:\n  process_count: 1\n  shards:\n    - dpdk:\n        port: net_ring0\n" + kCards,
+                  "x.yaml:4:7: media.shards[0].dpdk.ipv4_address: a DPDK media process needs its numeric IPv4 media "
+                  "address, not \"\""},
+        ErrorCase{"TooManyShards",
+                  "media:\n  process_count: 1\n  shards:\n    - backend: kernel_sockets\n    - {}\n" + kCards,
+                  "x.yaml:3:3: media.shards: 2 entries for process_count 1 (one per media process, by shard)"},
         ErrorCase{
             "DahdiCardWithoutChannels",
             "tdm:\n  driver: dahdi\n  cards:\n    - name: a\n      fxs_ports: 2\n",

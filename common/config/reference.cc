@@ -75,7 +75,7 @@ from 1; list elements appear in the path with their index from 0. For example:
 
 ```text
 gateway.yaml:7:18: media.process_count: value 0 is out of range [1, 256]
-gateway.yaml:3:3: media.procss_count: unknown field (known fields: process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms)
+gateway.yaml:3:3: media.procss_count: unknown field (known fields: process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms, shards)
 gateway.yaml:4:26: bus.heartbeat_interval_ms: expected an unsigned integer, got "fast"
 gateway.yaml:12:13: tdm.cards[1].name: duplicate card name "sim0" (also tdm.cards[0])
 /etc/linegate/gateway.yaml: cannot read file: No such file or directory

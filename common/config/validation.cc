@@ -243,6 +243,30 @@ std::optional<Finding> CheckMedia(const v1::Config& config, const WrittenFn& wri
     return Finding{"media.rtp_address",
                    fmt::format("{} is not an IPv4 or IPv6 address", Quote(media.rtp_address()))};
   }
+  if (static_cast<uint32_t>(media.shards_size()) > media.process_count()) {
+    return Finding{"media.shards", fmt::format("{} entries for process_count {} (one per media process, by shard)",
+                                               media.shards_size(), media.process_count())};
+  }
+  for (int i = 0; i < media.shards_size(); ++i) {
+    const v1::MediaShard& shard = media.shards(i);
+    const v1::PacketIoBackend backend = shard.backend();
+    const std::string path = fmt::format("media.shards[{}].dpdk", i);
+    if (backend == v1::PACKET_IO_BACKEND_DPDK) {
+      in_addr address;
+      if (inet_pton(AF_INET, shard.dpdk().ipv4_address().c_str(), &address) != 1) {
+        return Finding{path + ".ipv4_address",
+                       fmt::format("a DPDK media process needs its numeric IPv4 media address, not {}",
+                                   Quote(shard.dpdk().ipv4_address()))};
+      }
+    }
+  }
+  if (media.backend() == v1::PACKET_IO_BACKEND_DPDK &&
+      static_cast<uint32_t>(media.shards_size()) < media.process_count()) {
+    // Each DPDK process needs its own port and address: there is no sensible default.
+    return Finding{"media.backend", fmt::format("dpdk needs media.shards[] with each process's port and address "
+                                                "({} of {} given)",
+                                                media.shards_size(), media.process_count())};
+  }
   if (media.rtp_port_min() >= media.rtp_port_max()) {
     return Finding{Blame(written, "media.rtp_port_max", "media.rtp_port_min"),
                    fmt::format("rtp_port_min ({}) must be below rtp_port_max ({})", media.rtp_port_min(),
