@@ -45,6 +45,7 @@ constexpr std::string_view kEventNames[] = {
     "neighbour_solicitations_answered",
     "neighbour_solicitations_sent",
     "control_tx_dropped",
+    "link_up",
 };
 static_assert(std::size(kEventNames) == static_cast<size_t>(DpdkEvent::kCount));
 
@@ -392,6 +393,9 @@ Status DpdkPacketIo::Start() {
   control_.resize(kControlQueue);
   tsc_per_ms_ = std::max<uint64_t>(1, rte_get_tsc_hz() / 1000);
   now_ms_ = NowMs();
+  next_tick_ms_ = now_ms_ + 1000;
+  rte_eth_link link{};
+  link_up_ = rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
 
   // Transmit templates: everything but the destination MAC and address, lengths, ports
   // and checksums.
@@ -413,6 +417,19 @@ Status DpdkPacketIo::Start() {
 }
 
 uint64_t DpdkPacketIo::NowMs() const { return rte_get_tsc_cycles() / tsc_per_ms_; }
+
+void DpdkPacketIo::Tick() {
+  next_tick_ms_ = now_ms_ + 1000;
+  rte_eth_link link{};
+  if (rte_eth_link_get_nowait(port_id_, &link) != 0) return;
+  const bool up = link.link_status == RTE_ETH_LINK_UP;
+  if (up && !link_up_) {
+    // The announcement Create sent may have gone out before the link was up.
+    Count(DpdkEvent::kLinkUp);
+    AnnounceAddress();
+  }
+  link_up_ = up;
+}
 
 Result<FlowId> DpdkPacketIo::OpenFlow(uint16_t local_port) {
   if (local_port == 0) {
@@ -459,6 +476,7 @@ size_t DpdkPacketIo::Receive(std::span<Packet> out) {
     held_count_ = 0;
   }
   now_ms_ = NowMs();
+  if (now_ms_ >= next_tick_ms_) Tick();
   const size_t capacity = std::min<size_t>(out.size(), held_.size());
   size_t filled = 0;
   std::array<rte_mbuf*, kMaxRxBurst> burst;
@@ -844,12 +862,22 @@ net::IpAddress DpdkPacketIo::NextHop(const Endpoint& destination) const {
 
 void DpdkPacketIo::QueueTx(const Packet& packet) {
   // The buffer: normally the one AllocateTx handed out last.
+  // The buffer's slot: the newest (allocate, fill, queue), else the one after the last
+  // queued (allocate a batch, queue in order), else a search.
+  auto holds = [&](size_t i) {
+    return tx_allocated_[i] != nullptr && rte_pktmbuf_mtod(tx_allocated_[i], uint8_t*) == packet.data;
+  };
   size_t slot = tx_allocated_count_;
-  for (size_t i = tx_allocated_count_; i > 0; --i) {
-    rte_mbuf* candidate = tx_allocated_[i - 1];
-    if (candidate != nullptr && rte_pktmbuf_mtod(candidate, uint8_t*) == packet.data) {
-      slot = i - 1;
-      break;
+  if (tx_allocated_count_ > 0 && holds(tx_allocated_count_ - 1)) {
+    slot = tx_allocated_count_ - 1;
+  } else if (tx_next_slot_ < tx_allocated_count_ && holds(tx_next_slot_)) {
+    slot = tx_next_slot_;
+  } else {
+    for (size_t i = 0; i < tx_allocated_count_; ++i) {
+      if (holds(i)) {
+        slot = i;
+        break;
+      }
     }
   }
   if (slot >= tx_allocated_count_ || packet.flow >= flow_ports_.size() || flow_ports_[packet.flow] == 0) {
@@ -858,6 +886,7 @@ void DpdkPacketIo::QueueTx(const Packet& packet) {
   }
   rte_mbuf* mbuf = tx_allocated_[slot];
   tx_allocated_[slot] = nullptr;
+  tx_next_slot_ = slot + 1;
   auto fail = [&](DropReason reason) {
     rte_pktmbuf_free(mbuf);
     DropTx(reason);
@@ -947,6 +976,7 @@ size_t DpdkPacketIo::Flush() {
     if (tx_allocated_[i] != nullptr) rte_pktmbuf_free(tx_allocated_[i]);
   }
   tx_allocated_count_ = 0;
+  tx_next_slot_ = 0;
   tx_queue_count_ = 0;
   return sent;
 }
@@ -973,6 +1003,11 @@ std::vector<DpdkPacketIo::NamedCounter> DpdkPacketIo::ListCounters() const {
     list.push_back({"port_rx_no_mbuf", stats.rx_nombuf});
     list.push_back({"port_tx_packets", stats.opackets});
     list.push_back({"port_tx_errors", stats.oerrors});
+  }
+  rte_eth_link link{};
+  if (rte_eth_link_get_nowait(port_id_, &link) == 0) {
+    list.push_back({"port_link_up", link.link_status == RTE_ETH_LINK_UP ? 1u : 0u});
+    list.push_back({"port_link_speed_mbps", link.link_speed});
   }
   return list;
 }

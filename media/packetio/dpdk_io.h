@@ -109,6 +109,7 @@ enum class DpdkEvent : uint8_t {
   kNeighbourSolicitationsAnswered,
   kNeighbourSolicitationsSent,
   kControlTxDropped,  // ARP/NDP/echo replies the driver did not take
+  kLinkUp,            // the port's link came up (checked once a second; re-announces)
   kCount,
 };
 std::string_view DpdkEventName(DpdkEvent event);
@@ -178,6 +179,8 @@ class DpdkPacketIo final : public PacketIo {
   // The next hop for `destination`, or family 0 when there is no route.
   net::IpAddress NextHop(const Endpoint& destination) const;
   uint64_t NowMs() const;
+  // Once a second from Receive: link state (a gratuitous ARP when it comes up).
+  void Tick();
 
   DpdkConfig config_;
   uint16_t port_id_ = 0;
@@ -191,6 +194,8 @@ class DpdkPacketIo final : public PacketIo {
   std::array<uint8_t, 16> ipv6_mask_{};
   uint64_t tsc_per_ms_ = 1;
   uint64_t now_ms_ = 0;
+  uint64_t next_tick_ms_ = 0;
+  bool link_up_ = false;
 
   // Offloads in use.
   bool rx_ip_checksum_offload_ = false;
@@ -215,6 +220,7 @@ class DpdkPacketIo final : public PacketIo {
   // Transmit: buffers handed out (null once queued), the queue, the control queue.
   std::vector<rte_mbuf*> tx_allocated_;
   size_t tx_allocated_count_ = 0;
+  size_t tx_next_slot_ = 0;  // where QueueTx looks first after the newest
   std::vector<rte_mbuf*> tx_queue_;
   std::vector<uint32_t> tx_payload_bytes_;
   size_t tx_queue_count_ = 0;

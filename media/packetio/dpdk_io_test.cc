@@ -6,6 +6,7 @@
 #include "media/packetio/dpdk_io.h"
 
 #include <gtest/gtest.h>
+#include <rte_dev.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "media/packetio/test_frames.h"
 
@@ -448,6 +451,29 @@ TEST_F(DpdkPacketIoTest, TransmitLimitsAndBufferAccounting) {
   io_->Flush();
 }
 
+TEST_F(DpdkPacketIoTest, QueuesBuffersInAnyOrder) {
+  DpdkConfig config = PortConfig();
+  config.static_neighbours = {{"192.0.2.50", "02:00:00:00:00:99"}};
+  Open(config);
+  auto flow = io_->OpenFlow(20000);
+  ASSERT_TRUE(flow);
+  const Endpoint peer = *Endpoint::Parse("192.0.2.50", 40000);
+  for (bool reverse : {false, true}) {
+    std::vector<uint8_t*> buffers;
+    for (uint8_t i = 0; i < 8; ++i) {
+      buffers.push_back(io_->AllocateTx());
+      ASSERT_NE(buffers.back(), nullptr);
+      std::memset(buffers.back(), i, 10);
+    }
+    if (reverse) std::reverse(buffers.begin(), buffers.end());
+    for (uint8_t* buffer : buffers) io_->QueueTx(Packet{buffer, 10, *flow, peer});
+    EXPECT_EQ(io_->Flush(), 8u);
+    const auto sent = TakeSent();
+    ASSERT_EQ(sent.size(), 8u);
+    for (size_t i = 0; i < 8; ++i) EXPECT_EQ(sent[i][42], reverse ? 7 - i : i);
+  }
+}
+
 TEST_F(DpdkPacketIoTest, SpeaksIpv6) {
   DpdkConfig config = PortConfig();
   config.ipv6_address = "2001:db8::1";
@@ -576,6 +602,109 @@ TEST_F(DpdkPacketIoTest, OnePortOneBackendAndOneEal) {
   bad.port = "no_such_port";
   io_.reset();
   EXPECT_FALSE(DpdkPacketIo::Create(bad));
+}
+
+// A capture file in the classic pcap format (what the pcap PMD reads and writes).
+void WritePcap(const std::string& path, const std::vector<std::vector<uint8_t>>& frames) {
+  std::ofstream file(path, std::ios::binary);
+  auto put32 = [&](uint32_t value) { file.write(reinterpret_cast<const char*>(&value), 4); };
+  auto put16 = [&](uint16_t value) { file.write(reinterpret_cast<const char*>(&value), 2); };
+  put32(0xa1b2c3d4);  // microsecond timestamps, host byte order
+  put16(2);
+  put16(4);
+  put32(0);      // time zone
+  put32(0);      // accuracy
+  put32(65535);  // snapshot length
+  put32(1);      // Ethernet
+  uint32_t second = 1;
+  for (const auto& frame : frames) {
+    put32(second++);
+    put32(0);
+    put32(static_cast<uint32_t>(frame.size()));
+    put32(static_cast<uint32_t>(frame.size()));
+    file.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
+  }
+}
+
+std::vector<std::vector<uint8_t>> ReadPcap(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::vector<std::vector<uint8_t>> frames;
+  auto get32 = [&](size_t offset) {
+    uint32_t value;
+    std::memcpy(&value, bytes.data() + offset, 4);
+    return value;
+  };
+  if (bytes.size() < 24) return frames;
+  const uint32_t magic = get32(0);
+  if (magic != 0xa1b2c3d4 && magic != 0xa1b23c4d) return frames;  // micro- or nanoseconds, host order
+  for (size_t offset = 24; offset + 16 <= bytes.size();) {
+    const uint32_t length = get32(offset + 8);
+    offset += 16;
+    if (offset + length > bytes.size()) break;
+    frames.emplace_back(bytes.begin() + static_cast<std::ptrdiff_t>(offset),
+                        bytes.begin() + static_cast<std::ptrdiff_t>(offset + length));
+    offset += length;
+  }
+  return frames;
+}
+
+// The pcap PMD, plugged in at run time: frames from a capture file the test writes, and
+// what the port sends written to another, which the test parses.
+TEST(DpdkPcapPort, AnswersAndSendsThroughCaptureFiles) {
+  char directory[] = "/tmp/linegate-pcap-XXXXXX";
+  ASSERT_NE(::mkdtemp(directory), nullptr);
+  const std::string in = std::string(directory) + "/in.pcap";
+  const std::string out = std::string(directory) + "/out.pcap";
+  FrameSpec request = FromPeer();
+  request.destination_mac = net::kBroadcastMac;
+  FrameSpec ping = FromPeer();
+  ping.payload.assign(24, 0x11);
+  FrameSpec corrupt = FromPeer();
+  corrupt.bad_udp_checksum = true;
+  WritePcap(in, {testing::BuildArp(request, net::kArpRequest, {}), testing::BuildIcmpEcho(ping, 3, 4),
+                 testing::BuildUdp(FromPeer()), testing::BuildUdp(corrupt)});
+  const std::string name = "net_pcap_lg" + std::to_string(::getpid());
+  ASSERT_EQ(rte_dev_probe((name + ",rx_pcap=" + in + ",tx_pcap=" + out).c_str()), 0);
+
+  DpdkConfig config = PortConfig();
+  config.port = name;
+  {
+    auto io = DpdkPacketIo::Create(config);
+    ASSERT_TRUE(io) << io.error();
+    auto flow = (*io)->OpenFlow(20000);
+    ASSERT_TRUE(flow);
+    std::array<Packet, 64> burst;
+    size_t delivered = 0;
+    for (int attempt = 0; attempt < 100 && delivered == 0; ++attempt) {
+      delivered = (*io)->Receive(burst);
+      if (delivered == 0) ::usleep(1000);
+    }
+    ASSERT_EQ(delivered, 1u);
+    EXPECT_EQ(burst[0].length, 172u);
+    EXPECT_EQ(burst[0].remote.ToString(), "192.0.2.50:40000");
+    EXPECT_EQ((*io)->drops(DropReason::kUdpBadChecksum), 1u);
+    // The ARP request taught us the peer's MAC.
+    uint8_t* buffer = (*io)->AllocateTx();
+    ASSERT_NE(buffer, nullptr);
+    std::memset(buffer, 0x80, 160);
+    (*io)->QueueTx(Packet{buffer, 160, *flow, *Endpoint::Parse("192.0.2.50", 40000)});
+    EXPECT_EQ((*io)->Flush(), 1u);
+  }
+  uint16_t port;
+  ASSERT_EQ(rte_eth_dev_get_port_by_name(name.c_str(), &port), 0);
+  rte_eth_dev_close(port);  // closes the capture files
+
+  const auto sent = ReadPcap(out);
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_EQ(net::Load16(sent[0].data() + 14 + 6), net::kArpRequest);  // the announcement
+  EXPECT_EQ(net::Load16(sent[1].data() + 14 + 6), net::kArpReply);
+  EXPECT_EQ(sent[2][14 + 20], net::kIcmpEchoReply);
+  const net::ParsedFrame parsed = ParseAs(sent[3], kPeerMac, kPeerIp);
+  ASSERT_EQ(parsed.kind, net::FrameKind::kUdp) << net::DropReasonName(parsed.reason);
+  EXPECT_TRUE(net::VerifyUdpChecksum(sent[3].data(), parsed));
+  EXPECT_EQ(parsed.l4_length, 168);
+  std::filesystem::remove_all(directory);
 }
 
 }  // namespace

@@ -259,7 +259,9 @@ void ParseFrame(const uint8_t* frame, size_t length, const ParseContext& context
     const int vlan_id = Load16(frame + 14) & 0x0fff;
     ether_type = Load16(frame + 16);
     out.l3_offset = kEthernetHeaderSize + kVlanTagSize;
-    if (vlan_id != context.vlan_id || ether_type == kEtherTypeVlan || ether_type == kEtherTypeQinq) {
+    // VLAN 0 is a priority tag (802.1p) on an untagged network.
+    const bool ours = vlan_id == context.vlan_id || (vlan_id == 0 && context.vlan_id < 0);
+    if (!ours || ether_type == kEtherTypeVlan || ether_type == kEtherTypeQinq) {
       return Drop(out, DropReason::kVlanMismatch);  // another VLAN, or stacked tags
     }
   } else if (ether_type == kEtherTypeQinq || context.vlan_id >= 0) {

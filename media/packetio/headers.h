@@ -139,7 +139,7 @@ struct ParseContext {
   bool has_ipv6 = false;
   std::array<uint8_t, 16> ipv6{};             // global (configured) address
   std::array<uint8_t, 16> ipv6_link_local{};  // fe80::/64 from the MAC (EUI-64)
-  int vlan_id = -1;                           // -1: untagged frames only
+  int vlan_id = -1;                           // -1: untagged (or VLAN 0 priority-tagged)
 };
 
 struct ParsedFrame {

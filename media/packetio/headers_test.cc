@@ -110,6 +110,9 @@ TEST(ParseFrame, VlanTag) {
   EXPECT_EQ(Reason(testing::BuildUdp(Rtp()), context), DropReason::kVlanMismatch);  // untagged
   context.vlan_id = 101;
   EXPECT_EQ(Reason(tagged, context), DropReason::kVlanMismatch);
+  spec.vlan_id = 0;  // priority-tagged: untagged traffic
+  EXPECT_EQ(Parse(testing::BuildUdp(spec)).kind, FrameKind::kUdp);
+  EXPECT_EQ(Reason(testing::BuildUdp(spec), context), DropReason::kVlanMismatch);
 }
 
 TEST(ParseFrame, Ipv4Anomalies) {
