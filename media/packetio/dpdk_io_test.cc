@@ -13,9 +13,12 @@
 #include <rte_ring.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "media/packetio/test_frames.h"
 
@@ -705,6 +708,118 @@ TEST(DpdkPcapPort, AnswersAndSendsThroughCaptureFiles) {
   EXPECT_TRUE(net::VerifyUdpChecksum(sent[3].data(), parsed));
   EXPECT_EQ(parsed.l4_length, 168);
   std::filesystem::remove_all(directory);
+}
+
+// The peer, in a network namespace behind a veth pair: UDP there and back, then an ICMP
+// echo, from the kernel's own stack (which checks our ARP, IP and UDP on its way).
+constexpr const char* kPeerScript = R"(
+import os, socket, struct, sys, time
+
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.settimeout(1.0)
+udp.bind(("192.0.2.50", 40000))
+answered = False
+for attempt in range(5):
+    udp.sendto(b"hello", ("192.0.2.1", 20000))
+    try:
+        data, address = udp.recvfrom(2048)
+        answered = data == b"world" and address == ("192.0.2.1", 20000)
+    except socket.timeout:
+        pass
+    if answered:
+        break
+if not answered:
+    print("no UDP reply")
+    sys.exit(1)
+icmp = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+icmp.settimeout(1.0)
+ident = os.getpid() & 0xFFFF
+for sequence in range(1, 6):
+    body = struct.pack("!BBHHH", 8, 0, 0, ident, sequence) + b"linegate"
+    body = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+    icmp.sendto(body, ("192.0.2.1", 0))
+    deadline = time.time() + 1
+    while time.time() < deadline:
+        try:
+            packet, address = icmp.recvfrom(2048)
+        except socket.timeout:
+            break
+        reply = packet[(packet[0] & 15) * 4:]
+        if address[0] == "192.0.2.1" and reply[0] == 0 and struct.unpack("!H", reply[4:6])[0] == ident:
+            sys.exit(0)
+print("no echo reply")
+sys.exit(1)
+)";
+
+bool Shell(const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()) == 0; }
+
+TEST(DpdkAfPacketPort, KernelPeerInANamespace) {
+  const std::string suffix = std::to_string(::getpid() % 100000);
+  const std::string ns = "lgdpdk" + suffix;
+  const std::string host = "lgd" + suffix;
+  const std::string peer = "lgp" + suffix;
+  if (!Shell("ip netns add " + ns)) GTEST_SKIP() << "cannot create a network namespace here";
+  struct Cleanup {
+    std::string ns, host, script;
+    ~Cleanup() {
+      Shell("ip link del " + host);
+      Shell("ip netns del " + ns);
+      std::filesystem::remove(script);
+    }
+  } cleanup{ns, host, "/tmp/linegate-peer-" + suffix + ".py"};
+  ASSERT_TRUE(Shell("ip link add " + host + " type veth peer name " + peer));
+  ASSERT_TRUE(Shell("ip link set " + peer + " netns " + ns));
+  ASSERT_TRUE(Shell("ip netns exec " + ns + " ip addr add 192.0.2.50/24 dev " + peer));
+  ASSERT_TRUE(Shell("ip netns exec " + ns + " ip link set " + peer + " up"));
+  ASSERT_TRUE(Shell("ip link set " + host + " up"));
+  // veth passes locally sent packets on with the UDP checksum left to "hardware": a
+  // packet socket (so net_af_packet) would see it unfinished. The peer computes it.
+  Shell("ip netns exec " + ns + " ethtool -K " + peer + " tx off");
+  std::ofstream(cleanup.script) << kPeerScript;
+
+  const std::string name = "net_af_packet_lg" + suffix;
+  ASSERT_EQ(rte_dev_probe((name + ",iface=" + host).c_str()), 0);
+  DpdkConfig config = PortConfig();
+  config.port = name;
+  config.mac.clear();  // the interface's own
+  {
+    auto created = DpdkPacketIo::Create(config);
+    ASSERT_TRUE(created) << created.error();
+    DpdkPacketIo& io = **created;
+    auto flow = io.OpenFlow(20000);
+    ASSERT_TRUE(flow);
+    auto peer_run = std::async(std::launch::async, [&] {
+      return std::system(("ip netns exec " + ns + " python3 " + cleanup.script).c_str());
+    });
+    std::array<Packet, 64> burst;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (peer_run.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready &&
+           std::chrono::steady_clock::now() < deadline) {
+      const size_t n = io.Receive(burst);
+      for (size_t i = 0; i < n; ++i) {
+        if (std::string(reinterpret_cast<char*>(burst[i].data), burst[i].length) != "hello") continue;
+        uint8_t* buffer = io.AllocateTx();
+        std::memcpy(buffer, "world", 5);
+        io.QueueTx(Packet{buffer, 5, *flow, burst[i].remote});
+      }
+      io.Flush();
+      if (n == 0) ::usleep(200);
+    }
+    ASSERT_EQ(peer_run.get(), 0);
+    EXPECT_GE(io.events(DpdkEvent::kArpRequestsAnswered), 1u);
+    EXPECT_GE(io.events(DpdkEvent::kIcmpEchoReplies), 1u);
+    EXPECT_GE(io.counters().tx_packets, 1u);
+    EXPECT_EQ(io.drops(DropReason::kUdpBadChecksum), 0u);
+  }
+  uint16_t port;
+  ASSERT_EQ(rte_eth_dev_get_port_by_name(name.c_str(), &port), 0);
+  rte_eth_dev_close(port);
 }
 
 }  // namespace
