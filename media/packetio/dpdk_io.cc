@@ -574,6 +574,13 @@ void DpdkPacketIo::HandleFrame(rte_mbuf* mbuf, std::span<Packet> out, size_t& fi
   if (!consumed) to_free_[to_free_count_++] = mbuf;
 }
 
+void DpdkPacketIo::ReplyInPlace(rte_mbuf* mbuf, size_t frame_length) {
+  mbuf->data_len = static_cast<uint16_t>(frame_length);
+  mbuf->pkt_len = static_cast<uint32_t>(frame_length);
+  mbuf->ol_flags = 0;  // the receive flags, not transmit requests
+  QueueControl(mbuf);
+}
+
 bool DpdkPacketIo::HandleArp(rte_mbuf* mbuf, uint8_t* frame, const net::ParsedFrame& parsed) {
   uint8_t* arp = frame + parsed.l3_offset;
   const uint16_t operation = Load16(arp + 6);
@@ -603,11 +610,8 @@ bool DpdkPacketIo::HandleArp(rte_mbuf* mbuf, uint8_t* frame, const net::ParsedFr
   std::memcpy(target_ip, sender_ip, 4);  // target IP := the asker's
   std::memcpy(sender_mac, context_.mac.data(), 6);
   std::memcpy(sender_ip, context_.ipv4.data(), 4);
-  mbuf->data_len = static_cast<uint16_t>(parsed.l3_offset + net::kArpSize);
-  mbuf->pkt_len = mbuf->data_len;
-  mbuf->ol_flags = 0;
   Count(DpdkEvent::kArpRequestsAnswered);
-  QueueControl(mbuf);
+  ReplyInPlace(mbuf, parsed.l3_offset + net::kArpSize);
   return true;
 }
 
@@ -627,11 +631,8 @@ bool DpdkPacketIo::HandleIcmpv4(rte_mbuf* mbuf, uint8_t* frame, const net::Parse
   icmp[0] = net::kIcmpEchoReply;
   Store16(icmp + 2, 0);
   Store16(icmp + 2, net::ChecksumFinish(net::ChecksumAdd(icmp, parsed.l4_length)));
-  mbuf->data_len = static_cast<uint16_t>(parsed.l4_offset + parsed.l4_length);  // padding off
-  mbuf->pkt_len = mbuf->data_len;
-  mbuf->ol_flags = 0;
   Count(DpdkEvent::kIcmpEchoReplies);
-  QueueControl(mbuf);
+  ReplyInPlace(mbuf, parsed.l4_offset + parsed.l4_length);  // padding off
   return true;
 }
 
@@ -646,11 +647,9 @@ bool DpdkPacketIo::HandleIcmpv6(rte_mbuf* mbuf, uint8_t* frame, const net::Parse
     Store16(icmp + 2, 0);
     Store16(icmp + 2,
             net::TransportChecksum(ip, icmp, static_cast<uint32_t>(icmp_length), net::kProtocolIcmpv6));
-    mbuf->data_len = static_cast<uint16_t>(parsed.l4_offset + icmp_length);
-    mbuf->pkt_len = mbuf->data_len;
-    mbuf->ol_flags = 0;
-    QueueControl(mbuf);
+    ReplyInPlace(mbuf, parsed.l4_offset + icmp_length);
   };
+
   if (type == net::kIcmpv6EchoRequest) {
     if (destination[0] == 0xff) {  // echo to a group: not answered
       Drop(DropReason::kIcmpIgnored);

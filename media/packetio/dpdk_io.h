@@ -175,6 +175,8 @@ class DpdkPacketIo final : public PacketIo {
   void SendArp(uint16_t operation, const uint8_t* target_mac, const uint8_t* target_ip);
   void SendNeighbourSolicitation(const net::IpAddress& target);
   void QueueControl(rte_mbuf* mbuf);
+  // Sends a received frame turned into its answer (`frame_length` bytes from the start).
+  void ReplyInPlace(rte_mbuf* mbuf, size_t frame_length);
   void SendControl();
   // The next hop for `destination`, or family 0 when there is no route.
   net::IpAddress NextHop(const Endpoint& destination) const;

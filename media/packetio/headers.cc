@@ -66,6 +66,17 @@ void Drop(ParsedFrame& out, DropReason reason) {
   out.reason = reason;
 }
 
+// The UDP header at `l4`, with `available` bytes of IP payload (padding excluded).
+void ParseUdp(const uint8_t* l4, size_t available, ParsedFrame& out) {
+  if (available < kUdpHeaderSize) return Drop(out, DropReason::kUdpTruncated);
+  const uint16_t udp_length = Load16(l4 + 4);
+  if (udp_length < kUdpHeaderSize || udp_length > available) return Drop(out, DropReason::kUdpBadLength);
+  out.kind = FrameKind::kUdp;
+  out.l4_length = udp_length;
+  out.source_port = Load16(l4);
+  out.destination_port = Load16(l4 + 2);
+}
+
 void ParseIpv4(const uint8_t* frame, size_t length, const ParseContext& context, HwChecksum ip_checksum,
                ParsedFrame& out) {
   const size_t available = length - out.l3_offset;
@@ -91,17 +102,8 @@ void ParseIpv4(const uint8_t* frame, size_t length, const ParseContext& context,
   const size_t l4_available = total_length - header_length;
   const uint8_t* l4 = ip + header_length;
   switch (ip[9]) {
-    case kProtocolUdp: {
-      if (l4_available < kUdpHeaderSize) return Drop(out, DropReason::kUdpTruncated);
-      const uint16_t udp_length = Load16(l4 + 4);
-      if (udp_length < kUdpHeaderSize || udp_length > l4_available)
-        return Drop(out, DropReason::kUdpBadLength);
-      out.kind = FrameKind::kUdp;
-      out.l4_length = udp_length;
-      out.source_port = Load16(l4);
-      out.destination_port = Load16(l4 + 2);
-      return;
-    }
+    case kProtocolUdp:
+      return ParseUdp(l4, l4_available, out);
     case kProtocolIcmp:
       if (l4_available < kIcmpHeaderSize || !ChecksumValid(ChecksumAdd(l4, l4_available))) {
         return Drop(out, DropReason::kIcmpMalformed);
@@ -137,18 +139,8 @@ void ParseIpv6(const uint8_t* frame, size_t length, const ParseContext& context,
   out.l4_offset = static_cast<uint16_t>(out.l3_offset + kIpv6HeaderSize);
   const uint8_t* l4 = ip + kIpv6HeaderSize;
   switch (next_header) {
-    case kProtocolUdp: {
-      if (payload_length < kUdpHeaderSize) return Drop(out, DropReason::kUdpTruncated);
-      const uint16_t udp_length = Load16(l4 + 4);
-      if (udp_length < kUdpHeaderSize || udp_length > payload_length) {
-        return Drop(out, DropReason::kUdpBadLength);
-      }
-      out.kind = FrameKind::kUdp;
-      out.l4_length = udp_length;
-      out.source_port = Load16(l4);
-      out.destination_port = Load16(l4 + 2);
-      return;
-    }
+    case kProtocolUdp:
+      return ParseUdp(l4, payload_length, out);
     case kProtocolIcmpv6: {
       if (payload_length < kIcmpHeaderSize) return Drop(out, DropReason::kIcmpMalformed);
       const uint64_t sum = PseudoHeaderSum(ip, kProtocolIcmpv6, static_cast<uint32_t>(payload_length)) +
