@@ -545,6 +545,40 @@ TEST_F(DpdkPacketIoTest, SpeaksIpv6) {
   EXPECT_EQ(sent[0][0], 0x33);
   EXPECT_EQ(sent[0][14 + 40], net::kIcmpv6NeighbourSolicitation);
   EXPECT_EQ(io_->events(DpdkEvent::kNeighbourSolicitationsSent), 1u);
+
+  // Its advertisement resolves it.
+  const net::MacAddress other_mac = {0x02, 0, 0, 0, 0, 0x77};
+  const std::array<uint8_t, 16> other_ip = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77};
+  FrameSpec advertiser = FromPeer6();
+  advertiser.source_mac = other_mac;
+  advertiser.source_ip = other_ip;
+  auto advertisement = testing::BuildNeighbourSolicitation(advertiser, other_ip);
+  uint8_t* icmp6 = advertisement.data() + 14 + 40;
+  icmp6[0] = net::kIcmpv6NeighbourAdvertisement;
+  icmp6[4] = 0x60;
+  icmp6[24] = 2;  // target link-layer address
+  net::Store16(icmp6 + 2, 0);
+  net::Store16(icmp6 + 2, net::TransportChecksum(advertisement.data() + 14, icmp6, 32, net::kProtocolIcmpv6));
+  Inject(advertisement);
+  Poll();
+  EXPECT_EQ(io_->events(DpdkEvent::kNeighboursLearned), 1u);
+  EXPECT_EQ(Send(*flow, other, {1}), 1u);
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(std::memcmp(sent[0].data(), other_mac.data(), 6), 0);
+
+  // Duplicate address detection (from ::): answered to all nodes.
+  FrameSpec dad = FromPeer6();
+  dad.source_ip = {};
+  dad.destination_ip = group;
+  dad.destination_mac = net::Ipv6MulticastMac(group.data());
+  Inject(testing::BuildNeighbourSolicitation(dad, kOurIp6));
+  Poll();
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0][0], 0x33);
+  EXPECT_EQ(sent[0][14 + 24], 0xff);      // ff02::1
+  EXPECT_EQ(sent[0][14 + 40 + 4], 0x20);  // override, not solicited
 }
 
 TEST_F(DpdkPacketIoTest, Vlan) {
@@ -764,6 +798,8 @@ TEST(DpdkAfPacketPort, KernelPeerInANamespace) {
   const std::string ns = "lgdpdk" + suffix;
   const std::string host = "lgd" + suffix;
   const std::string peer = "lgp" + suffix;
+  if (!Shell("command -v ethtool") || !Shell("command -v python3"))
+    GTEST_SKIP() << "needs ethtool and python3";
   if (!Shell("ip netns add " + ns)) GTEST_SKIP() << "cannot create a network namespace here";
   struct Cleanup {
     std::string ns, host, script;
