@@ -574,6 +574,20 @@ void DpdkPacketIo::HandleFrame(rte_mbuf* mbuf, std::span<Packet> out, size_t& fi
   if (!consumed) to_free_[to_free_count_++] = mbuf;
 }
 
+bool DpdkPacketIo::EchoAllowed() {
+  const uint64_t second = now_ms_ / 1000;
+  if (second != echo_second_) {
+    echo_second_ = second;
+    echo_replies_ = 0;
+  }
+  if (echo_replies_ >= config_.echo_replies_per_second) {
+    Drop(DropReason::kIcmpRateLimited);
+    return false;
+  }
+  ++echo_replies_;
+  return true;
+}
+
 void DpdkPacketIo::ReplyInPlace(rte_mbuf* mbuf, size_t frame_length) {
   mbuf->data_len = static_cast<uint16_t>(frame_length);
   mbuf->pkt_len = static_cast<uint32_t>(frame_length);
@@ -618,6 +632,7 @@ bool DpdkPacketIo::HandleArp(rte_mbuf* mbuf, uint8_t* frame, const net::ParsedFr
 bool DpdkPacketIo::HandleIcmpv4(rte_mbuf* mbuf, uint8_t* frame, const net::ParsedFrame& parsed) {
   // An echo request (ParseFrame checked type and checksum): the reply, in place, back to
   // the MAC it came from (the sender, or the router it came through).
+  if (!EchoAllowed()) return false;
   uint8_t* ip = frame + parsed.l3_offset;
   uint8_t* icmp = frame + parsed.l4_offset;
   const size_t header_length = parsed.l4_offset - parsed.l3_offset;
@@ -655,6 +670,7 @@ bool DpdkPacketIo::HandleIcmpv6(rte_mbuf* mbuf, uint8_t* frame, const net::Parse
       Drop(DropReason::kIcmpIgnored);
       return false;
     }
+    if (!EchoAllowed()) return false;
     std::memcpy(frame, frame + 6, 6);
     std::memcpy(frame + 6, context_.mac.data(), 6);
     uint8_t ours[16];

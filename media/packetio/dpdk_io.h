@@ -85,6 +85,9 @@ struct DpdkConfig {
   uint8_t ttl = 64;
   // Static next hops ({IP, MAC}), never resolved nor expired.
   std::vector<std::pair<std::string, std::string>> static_neighbours;
+  // ICMP and ICMPv6 echo requests answered per second at most (a ping flood must not
+  // crowd out RTP on the transmit side); 0: none answered.
+  uint32_t echo_replies_per_second = 1000;
   uint32_t neighbour_capacity = 256;
   NeighbourTiming neighbour_timing;
 
@@ -177,6 +180,8 @@ class DpdkPacketIo final : public PacketIo {
   void QueueControl(rte_mbuf* mbuf);
   // Sends a received frame turned into its answer (`frame_length` bytes from the start).
   void ReplyInPlace(rte_mbuf* mbuf, size_t frame_length);
+  // True when one more echo reply fits in this second's allowance.
+  bool EchoAllowed();
   void SendControl();
   // The next hop for `destination`, or family 0 when there is no route.
   net::IpAddress NextHop(const Endpoint& destination) const;
@@ -232,6 +237,8 @@ class DpdkPacketIo final : public PacketIo {
   std::array<uint8_t, 80> header_v6_{};  // Ethernet (+VLAN) + IPv6 + UDP template
   size_t l2_length_ = net::kEthernetHeaderSize;
   uint16_t ip_id_ = 0;
+  uint64_t echo_second_ = 0;
+  uint32_t echo_replies_ = 0;
 
   NeighbourTable neighbours_;
   PacketIoCounters counters_;

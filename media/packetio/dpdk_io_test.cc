@@ -237,6 +237,20 @@ TEST_F(DpdkPacketIoTest, AnswersPing) {
   EXPECT_EQ(io_->events(DpdkEvent::kIcmpEchoReplies), 1u);
 }
 
+TEST_F(DpdkPacketIoTest, LimitsEchoRepliesPerSecond) {
+  DpdkConfig config = PortConfig();
+  config.echo_replies_per_second = 3;
+  Open(config);
+  FrameSpec ping = FromPeer();
+  for (uint16_t i = 0; i < 10; ++i) Inject(testing::BuildIcmpEcho(ping, 1, i));
+  Poll();
+  // Three this second (four if the poll straddled a second: the allowance renews).
+  const auto replies = TakeSent().size();
+  EXPECT_GE(replies, 3u);
+  EXPECT_LE(replies, 6u);
+  EXPECT_EQ(io_->drops(DropReason::kIcmpRateLimited), 10 - replies);
+}
+
 TEST_F(DpdkPacketIoTest, DeliversRtpToAnOpenFlowInPlace) {
   auto flow = io_->OpenFlow(20000);
   ASSERT_TRUE(flow) << flow.error();

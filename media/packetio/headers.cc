@@ -37,6 +37,7 @@ constexpr std::string_view kDropReasonNames[] = {
     "tx_neighbour_unresolved",
     "tx_no_buffer",
     "tx_ring_full",
+    "icmp_rate_limited",
 };
 static_assert(std::size(kDropReasonNames) == static_cast<size_t>(DropReason::kCount));
 

@@ -123,6 +123,7 @@ enum class DropReason : uint8_t {
   kTxNeighbourUnresolved,  // next hop's MAC not known yet (ARP/NDP request sent)
   kTxNoBuffer,             // mempool empty in AllocateTx or for a control packet
   kTxRingFull,             // the driver did not take it (after one retry)
+  kIcmpRateLimited,        // an echo request beyond echo_replies_per_second
   kCount,
 };
 std::string_view DropReasonName(DropReason reason);
