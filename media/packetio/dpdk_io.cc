@@ -214,7 +214,11 @@ Result<std::unique_ptr<DpdkPacketIo>> DpdkPacketIo::Create(const DpdkConfig& con
   if (config.rx_burst == 0 || config.rx_burst > kMaxRxBurst) return Error{"rx_burst must be 1..64"};
   if (config.max_receive == 0 || config.max_receive > 4096) return Error{"max_receive must be 1..4096"};
   if (config.tx_burst == 0 || config.tx_burst > 8192) return Error{"tx_burst must be 1..8192"};
-  if (config.mtu < 576 || config.mtu > 9000) return Error{"mtu must be 576..9000"};
+  // A frame must fit one mbuf's data room (kBufferSize): no scattered receive.
+  constexpr uint16_t kMaxMtu = kBufferSize - net::kEthernetHeaderSize - net::kVlanTagSize;
+  if (config.mtu < 576 || config.mtu > kMaxMtu) {
+    return Error{"mtu must be 576.." + std::to_string(kMaxMtu) + " (a frame fits one buffer)"};
+  }
   if (config.vlan_id > 4094 || config.vlan_id == 0 || config.vlan_id < -1)
     return Error{"vlan_id must be 1..4094 or -1"};
   if (config.dscp < 0 || config.dscp > 63) return Error{"dscp must be 0..63"};
