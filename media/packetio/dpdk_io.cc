@@ -552,6 +552,7 @@ void DpdkPacketIo::HandleFrame(rte_mbuf* mbuf, std::span<Packet> out, size_t& fi
       const uint8_t* ip = frame + parsed.l3_offset;
       if (parsed.ip_version == 4) {
         packet.remote.family = 4;
+        packet.remote.address = {};  // the slot may have held an IPv6 address: Endpoint compares all 16
         std::memcpy(packet.remote.address.data(), ip + 12, 4);
       } else {
         packet.remote.family = 6;

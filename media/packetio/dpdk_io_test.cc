@@ -593,6 +593,11 @@ TEST_F(DpdkPacketIoTest, SpeaksIpv6) {
   EXPECT_EQ(sent[0][0], 0x33);
   EXPECT_EQ(sent[0][14 + 24], 0xff);      // ff02::1
   EXPECT_EQ(sent[0][14 + 40 + 4], 0x20);  // override, not solicited
+
+  // IPv4 in a slot that held an IPv6 remote: the endpoint compares equal to a parsed one.
+  Inject(testing::BuildUdp(FromPeer()));
+  ASSERT_EQ(Poll(), 1u);
+  EXPECT_EQ(burst_[0].remote, *Endpoint::Parse("192.0.2.50", 40000));
 }
 
 TEST_F(DpdkPacketIoTest, Vlan) {
