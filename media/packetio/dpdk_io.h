@@ -45,7 +45,8 @@ struct DpdkConfig {
   std::string lcores;
   // --no-huge: ordinary pages (tests, virtual devices); NICs that DMA need hugepages.
   bool no_huge = false;
-  // -m: megabytes EAL reserves; 0: EAL's default (all free hugepages), or 256 with no_huge.
+  // -m: megabytes EAL reserves; 0: EAL's default (hugepages taken as needed), or 256
+  // with no_huge.
   uint32_t memory_mb = 0;
   // --in-memory (hugepages only): no files in /var/run/dpdk or hugetlbfs, no secondary
   // processes; lets several processes share the hugepages without a file prefix each.
