@@ -1,7 +1,8 @@
 #pragma once
 // Packet I/O for the media plane: the one interface the media engine uses to move RTP
 // and RTCP datagrams, whatever carries them. Two backends sit behind it: kernel UDP
-// sockets (kernel_socket_io.h, the default, no privileges) and DPDK (a later issue).
+// sockets (kernel_socket_io.h, the default, no privileges) and DPDK (dpdk_io.h, built
+// when DPDK is installed; docs/dpdk.md).
 //
 // The shape follows what a poll-mode driver needs, so that DPDK slots in without the
 // engine changing:
