@@ -6,6 +6,9 @@
 #include "common/bus/dispatcher.h"
 #include "common/log.h"
 #include "media/packetio/kernel_socket_io.h"
+#ifdef LINEGATE_HAVE_DPDK
+#include "media/packetio/dpdk_io.h"
+#endif
 
 namespace linegate::media {
 
@@ -14,7 +17,7 @@ MediaService::MediaService(int shard, bus::Reactor& reactor, Publish publish)
 
 MediaService::~MediaService() {
   if (engine_) {
-    reactor_.RemoveFd(engine_->wait_fd());
+    if (!polled_) reactor_.RemoveFd(engine_->wait_fd());
     // An orderly stop says goodbye on every session (RTCP BYE).
     (void)engine_->DeleteSession(0);
   }
@@ -32,19 +35,25 @@ Status MediaService::Configure(const config::v1::Config& config) {
   const bool has_entry = shard_ < config.media().shards_size();
   const config::v1::PacketIoBackend backend =
       has_entry ? config.media().shards(shard_).backend() : config.media().backend();
-  if (backend == config::v1::PACKET_IO_BACKEND_DPDK) {
-    return Error{"media.shards[" + std::to_string(shard_) +
-                 "]: the DPDK backend is not in this build yet; use kernel_sockets"};
-  }
   if (engine_) return Status::Ok();  // control re-sent the configuration: carry on
   media_ = config.media();
-  packetio::KernelSocketConfig io_config;
-  io_config.address = config.media().rtp_address();
-  auto io = packetio::KernelSocketIo::Create(io_config);
-  if (!io) return Error{io.error()};
-  auto engine = engine::MediaEngine::Create(config, static_cast<uint32_t>(shard_), std::move(*io), *this);
+  std::unique_ptr<packetio::PacketIo> io;
+  if (backend == config::v1::PACKET_IO_BACKEND_DPDK) {
+    auto dpdk = MakeDpdk(config);
+    if (!dpdk) return Error{dpdk.error()};
+    io = std::move(*dpdk);
+    polled_ = true;
+  } else {
+    packetio::KernelSocketConfig io_config;
+    io_config.address = config.media().rtp_address();
+    auto kernel = packetio::KernelSocketIo::Create(io_config);
+    if (!kernel) return Error{kernel.error()};
+    io = std::move(*kernel);
+  }
+  auto engine = engine::MediaEngine::Create(config, static_cast<uint32_t>(shard_), std::move(io), *this);
   if (!engine) return Error{engine.error()};
   engine_ = std::move(*engine);
+  backend_name_ = config::v1::PacketIoBackend_Name(backend);
 
   timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (timer_fd_ < 0) return Error{"timerfd_create failed"};
@@ -63,15 +72,57 @@ Status MediaService::Configure(const config::v1::Config& config) {
     engine_->ListSessions(list);
     for (const v1::SessionStats& stats : list.sessions()) publish_(stats);
   });
-  // Packets are taken as they arrive (the jitter buffer wants true arrival times), not
-  // only once per frame.
-  reactor_.AddFd(engine_->wait_fd(), [this] { engine_->Poll(); });
+  if (polled_) {
+    // A poll-mode driver has no descriptor to wait on: the media core spins on the
+    // port, leaving the reactor (bus, timers) a turn every millisecond.
+    reactor_.AddPeriodic(std::chrono::milliseconds(1), [this] {
+      const TimePoint until = SteadyClock::Instance().Now() + std::chrono::microseconds(900);
+      do {
+        engine_->Poll();
+      } while (SteadyClock::Instance().Now() < until);
+    });
+  } else {
+    // Packets are taken as they arrive (the jitter buffer wants true arrival times), not
+    // only once per frame.
+    reactor_.AddFd(engine_->wait_fd(), [this] { engine_->Poll(); });
+  }
   engine_->Poll();
   log::Info("shard configured", {{"shard", shard_},
                                  {"shards", media_.process_count()},
-                                 {"backend", config::v1::PacketIoBackend_Name(media_.backend())},
+                                 {"backend", backend_name_},
                                  {"rtp_address", media_.rtp_address()}});
   return Status::Ok();
+}
+
+Result<std::unique_ptr<packetio::PacketIo>> MediaService::MakeDpdk(const config::v1::Config& config) {
+#ifdef LINEGATE_HAVE_DPDK
+  const config::v1::Dpdk& settings = config.media().shards(shard_).dpdk();
+  packetio::DpdkConfig dpdk;
+  dpdk.lcores = settings.lcores();
+  dpdk.no_huge = settings.no_huge();
+  dpdk.memory_mb = settings.memory_mb();
+  dpdk.vdevs.assign(settings.vdevs().begin(), settings.vdevs().end());
+  dpdk.pci_allow.assign(settings.pci_allow().begin(), settings.pci_allow().end());
+  dpdk.no_pci = dpdk.pci_allow.empty() && !dpdk.vdevs.empty();
+  dpdk.extra_eal_args.assign(settings.extra_eal_args().begin(), settings.extra_eal_args().end());
+  dpdk.file_prefix = "linegate-" + MediaProcessName(static_cast<uint32_t>(shard_));
+  dpdk.port = settings.port();
+  dpdk.ipv4_address = settings.ipv4_address();
+  dpdk.ipv4_prefix = static_cast<uint8_t>(settings.ipv4_prefix());
+  dpdk.ipv4_gateway = settings.ipv4_gateway();
+  dpdk.mac = settings.mac();
+  dpdk.vlan_id = settings.vlan_id() == 0 ? -1 : static_cast<int>(settings.vlan_id());
+  if (settings.mempool_size() != 0) dpdk.mempool_size = settings.mempool_size();
+  dpdk.checksum_offload = settings.checksum_offload();
+  auto io = packetio::DpdkPacketIo::Create(dpdk);
+  if (!io) return Error{"media.shards[" + std::to_string(shard_) + "].dpdk: " + io.error()};
+  log::Info("DPDK port ready", {{"port", settings.port()}, {"address", settings.ipv4_address()}});
+  return std::unique_ptr<packetio::PacketIo>(std::move(*io));
+#else
+  (void)config;
+  return Error{"media.shards[" + std::to_string(shard_) +
+               "]: this build has no DPDK (libdpdk-dev was missing at build time); use kernel_sockets"};
+#endif
 }
 
 void MediaService::RegisterHandlers(bus::Dispatcher& dispatcher) {
@@ -173,7 +224,7 @@ void MediaService::OnCallerId(uint32_t line, const dsp::CallerIdResult& result) 
 void MediaService::FillDetail(process::v1::Heartbeat& heartbeat) const {
   process::v1::MediaDetail* detail = heartbeat.mutable_media();
   detail->set_shard_count(media_.process_count());
-  detail->set_backend(config::v1::PacketIoBackend_Name(media_.backend()));
+  detail->set_backend(backend_name_);
 }
 
 }  // namespace linegate::media

@@ -43,8 +43,12 @@ class MediaService final : public engine::EngineEvents {
   void OnCallerId(uint32_t line, const dsp::CallerIdResult& result) override;
 
  private:
+  Result<std::unique_ptr<packetio::PacketIo>> MakeDpdk(const config::v1::Config& config);
+
   int shard_;
   bus::Reactor& reactor_;
+  bool polled_ = false;  // a poll-mode backend (DPDK): the loop spins
+  std::string backend_name_;
   Publish publish_;
   config::v1::Media media_;
   std::unique_ptr<engine::MediaEngine> engine_;

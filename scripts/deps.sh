@@ -8,7 +8,7 @@ packages=(
   libzmq3-dev cppzmq-dev libprotobuf-dev protobuf-compiler libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libspdlog-dev libfmt-dev libyaml-cpp-dev
-  libdpdk-dev iproute2 ethtool
+  libdpdk-dev iproute2 ethtool iputils-ping
   libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev dahdi-source
   rtpengine-daemon
   kamailio sip-tester

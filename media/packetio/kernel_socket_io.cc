@@ -33,6 +33,8 @@ socklen_t ToSockaddr(const Endpoint& endpoint, sockaddr_storage& storage) {
 }
 
 void FromSockaddr(const sockaddr_storage& storage, Endpoint& endpoint) {
+  // Packet slots are reused: an IPv4 source must not keep an earlier IPv6 one's bytes.
+  endpoint.address = {};
   if (storage.ss_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
     endpoint.family = 6;
