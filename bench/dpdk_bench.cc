@@ -10,6 +10,12 @@
 //   checksum offload, the worst case), 0 absent (what an offloading NIC costs).
 // BM_DpdkTransmit: AllocateTx, fill 172 bytes, QueueTx to 1000 peers (through a
 //   gateway with a static MAC), Flush; the bench drains the TX ring and frees the mbufs.
+// BM_DpdkEngine: the whole media engine on the DPDK backend, per 20 ms of N sessions:
+//   one RTP packet per session into the ring port (seq/timestamp advancing, so each goes
+//   into its jitter buffer), two 10 ms TDM ticks with a frame from every line (DTMF and
+//   fax detection, encoding, an RTP packet out per session through the port, jitter
+//   buffer playout), the port's TX ring drained. Counted: packets in + out per second
+//   of CPU, and sessions one core carries at real time (20 ms / time per round * N).
 // BM_DpdkLoopback: the same shape as packetio_bench's loopback: a burst sent to our own
 //   address on a port whose TX ring is its RX ring, then received. Counted like there:
 //   sent plus received.
@@ -25,8 +31,12 @@
 #include <cstring>
 #include <vector>
 
+#include "common/log.h"
+#include "media/dsp/oscillator.h"
+#include "media/engine/media_engine.h"
 #include "media/packetio/dpdk_io.h"
 #include "media/packetio/test_frames.h"
+#include "media/tdm/tdm_service.h"
 
 namespace linegate::media::packetio {
 namespace {
@@ -158,6 +168,133 @@ void BM_DpdkReceive(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(packets), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DpdkReceive)->ArgNames({"burst", "sw_checksum"})->ArgsProduct({{32, 64, 256}, {1, 0}});
+
+class NoEvents final : public engine::EngineEvents {
+ public:
+  void OnDtmf(uint32_t, char, uint32_t, bool) override {}
+  void OnRtpTimeout(uint32_t, uint32_t) override {}
+  void OnFaxTone(uint32_t, const char*) override {}
+  void OnCallerId(uint32_t, const dsp::CallerIdResult&) override {}
+};
+
+void BM_DpdkEngine(benchmark::State& state) {
+  log::SetLevel(log::Level::kWarn);  // one log line per session created would be timed
+  Setup& setup = Environment();
+  const uint32_t sessions = static_cast<uint32_t>(state.range(0));
+  const bool echo = state.range(1) != 0;
+  config::v1::Config config;
+  config.mutable_runtime()->set_runtime_dir("/tmp/lg-dpdk-bench-" + std::to_string(::getpid()));
+  config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_SIM);
+  config.mutable_tdm()->set_frame_ms(10);
+  auto* card = config.mutable_tdm()->add_cards();
+  card->set_name("b");
+  card->set_fxs_ports(sessions);
+  config.mutable_media()->set_process_count(1);
+  config.mutable_media()->set_rtp_address("192.0.2.1");
+  config.mutable_media()->set_rtp_port_min(20000);
+  config.mutable_media()->set_rtp_port_max(29999);
+  config.mutable_media()->set_echo_canceller_tail_ms(echo ? 64 : 0);
+  auto region = tdmbus::CardRegion::Create(*tdmbus::RegionName(tdm::TdmBusPrefix(config), 0),
+                                           tdm::CardGeometry(config.tdm(), sessions));
+  if (!region) return state.SkipWithError(region.error().c_str());
+  std::vector<tdmbus::FrameWriter> from_line;
+  std::vector<tdmbus::FrameReader> to_line;
+  for (uint32_t c = 0; c < sessions; ++c) {
+    from_line.push_back(*region->FromLineWriter(c));
+    to_line.push_back(*region->ToLineReader(c));
+  }
+  DpdkConfig port = BaseConfig(setup.rx_port);
+  port.static_neighbours = {{"192.0.2.9", "02:00:00:00:00:09"}};
+  auto io = DpdkPacketIo::Create(port);
+  if (!io) return state.SkipWithError(io.error().c_str());
+  const net::MacAddress our_mac = (*io)->mac();
+  ManualClock clock;
+  NoEvents events;
+  auto engine = engine::MediaEngine::Create(config, 0, std::move(*io), events, clock);
+  if (!engine) return state.SkipWithError(engine.error().c_str());
+  (*engine)->Poll();
+  std::vector<rte_mbuf*> frames(sessions);
+  for (uint32_t line = 1; line <= sessions; ++line) {
+    v1::SessionParams params;
+    params.set_line(line);
+    params.set_remote_address("192.0.2.9");
+    params.set_remote_port(30000 + 2 * line);
+    auto created = (*engine)->CreateSession(params);
+    if (!created) return state.SkipWithError(created.error().c_str());
+    testing::FrameSpec spec;
+    spec.destination_mac = our_mac;
+    spec.source_ip = testing::V4(192, 0, 2, 9);
+    spec.destination_ip = testing::V4(192, 0, 2, 1);
+    spec.source_port = static_cast<uint16_t>(30000 + 2 * line);
+    spec.destination_port = static_cast<uint16_t>(created->local_port());
+    spec.payload.assign(kPayload, 0xFF);  // mu-law silence after the header
+    spec.payload[0] = 0x80;
+    spec.payload[1] = 0;                           // PCMU
+    spec.payload[8] = static_cast<uint8_t>(line);  // SSRC
+    spec.zero_udp_checksum = true;  // the payload changes every round; what an offloading NIC costs
+    const auto bytes = testing::BuildUdp(spec);
+    frames[line - 1] = rte_pktmbuf_alloc(setup.frames);
+    if (frames[line - 1] == nullptr) Fail("frame pool empty");
+    std::memcpy(rte_pktmbuf_append(frames[line - 1], static_cast<uint16_t>(bytes.size())), bytes.data(),
+                bytes.size());
+  }
+  constexpr size_t kRtpOffset = 14 + 20 + 8;  // Ethernet, IPv4, UDP
+  dsp::ToneGenerator tone(dsp::ToneSpec::Single(1004.0f, -10.0f));
+  std::array<int16_t, 80> line_frame;
+  tone.Generate(line_frame);
+  std::vector<rte_mbuf*> drained(512);
+  uint64_t round = 0;
+  uint64_t packets_out = 0;
+  for (auto _ : state) {
+    // 20 ms of RTP: one packet per session, sequence and timestamp advancing.
+    for (uint32_t i = 0; i < sessions; ++i) {
+      uint8_t* rtp = rte_pktmbuf_mtod(frames[i], uint8_t*) + kRtpOffset;
+      const uint16_t sequence = static_cast<uint16_t>(round);
+      const uint32_t timestamp = static_cast<uint32_t>(round * 160);
+      rtp[2] = static_cast<uint8_t>(sequence >> 8);
+      rtp[3] = static_cast<uint8_t>(sequence);
+      rtp[4] = static_cast<uint8_t>(timestamp >> 24);
+      rtp[5] = static_cast<uint8_t>(timestamp >> 16);
+      rtp[6] = static_cast<uint8_t>(timestamp >> 8);
+      rtp[7] = static_cast<uint8_t>(timestamp);
+      rte_mbuf_refcnt_update(frames[i], 1);
+      while (rte_ring_enqueue(setup.rx_in, frames[i]) != 0) (*engine)->Poll();
+    }
+    // Two 10 ms ticks of every line.
+    for (int tick = 0; tick < 2; ++tick) {
+      for (uint32_t c = 0; c < sessions; ++c)
+        from_line[c].Write(std::as_bytes(std::span<const int16_t>(line_frame)));
+      region->Tick(0);
+      clock.Advance(std::chrono::milliseconds(10));
+      (*engine)->Poll();
+      for (uint32_t c = 0; c < sessions; ++c) {
+        uint64_t sequence;
+        if (to_line[c].BeginRead(&sequence) != nullptr) to_line[c].EndRead();
+      }
+    }
+    unsigned n;
+    while ((n = rte_ring_dequeue_burst(setup.rx_out, reinterpret_cast<void**>(drained.data()),
+                                       static_cast<unsigned>(drained.size()), nullptr)) > 0) {
+      packets_out += n;
+      rte_pktmbuf_free_bulk(drained.data(), n);
+    }
+    ++round;
+  }
+  const double packets = static_cast<double>(round) * sessions + static_cast<double>(packets_out);
+  state.counters["packets_per_s"] = benchmark::Counter(packets, benchmark::Counter::kIsRate);
+  // Sessions one core carries in real time: N sessions take (CPU per round) of every 20 ms.
+  state.counters["sessions_per_core"] =
+      benchmark::Counter(static_cast<double>(round) * sessions * 0.020, benchmark::Counter::kIsRate);
+  state.counters["packets_out_per_round"] = static_cast<double>(packets_out) / std::max<uint64_t>(round, 1);
+  engine->reset();
+  for (rte_mbuf* frame : frames) rte_pktmbuf_free(frame);
+  (void)region->Unlink();
+}
+BENCHMARK(BM_DpdkEngine)
+    ->ArgNames({"sessions", "echo"})
+    ->Args({1000, 0})
+    ->Args({1000, 1})
+    ->Unit(benchmark::kMillisecond);
 
 void BM_DpdkTransmit(benchmark::State& state) {
   Setup& setup = Environment();
