@@ -763,6 +763,126 @@ TEST(DpdkPcapPort, AnswersAndSendsThroughCaptureFiles) {
   std::filesystem::remove_all(directory);
 }
 
+// The DPDK issue's deterministic capture test: RTP for 8 sessions interleaved with ARP,
+// ICMP echo and junk, read from a capture the test writes (net_pcap rx_pcap); what the
+// port sends goes to another capture (tx_pcap), which must hold exactly the expected
+// frames, and every junk frame must land on its drop reason.
+TEST(DpdkPcapPort, EightSessionsAmongHousekeepingAndJunk) {
+  char directory[] = "/tmp/linegate-pcap8-XXXXXX";
+  ASSERT_NE(::mkdtemp(directory), nullptr);
+  const std::string in = std::string(directory) + "/in.pcap";
+  const std::string out = std::string(directory) + "/out.pcap";
+  constexpr int kSessions = 8;
+  constexpr int kPacketsEach = 5;
+  std::vector<std::vector<uint8_t>> frames;
+  std::array<uint64_t, static_cast<size_t>(DropReason::kCount)> expected{};
+  auto junk = [&](std::vector<uint8_t> frame, DropReason reason) {
+    frames.push_back(std::move(frame));
+    ++expected[static_cast<size_t>(reason)];
+  };
+  FrameSpec request = FromPeer();
+  request.destination_mac = net::kBroadcastMac;
+  frames.push_back(testing::BuildArp(request, net::kArpRequest, {}));
+  for (int round = 0; round < kPacketsEach; ++round) {
+    for (int session = 0; session < kSessions; ++session) {
+      FrameSpec rtp = FromPeer();
+      rtp.source_port = static_cast<uint16_t>(40000 + 2 * session);
+      rtp.destination_port = static_cast<uint16_t>(20000 + 2 * session);
+      rtp.payload[0] = 0x80;
+      rtp.payload[3] = static_cast<uint8_t>(round);  // sequence
+      frames.push_back(testing::BuildUdp(rtp));
+    }
+    // Junk between the rounds.
+    FrameSpec bad = FromPeer();
+    switch (round) {
+      case 0: {
+        const auto valid = testing::BuildUdp(bad);
+        junk(std::vector<uint8_t>(valid.begin(), valid.begin() + 14 + 16), DropReason::kIpv4Truncated);
+        bad.bad_ip_checksum = true;
+        junk(testing::BuildUdp(bad), DropReason::kIpv4BadChecksum);
+        break;
+      }
+      case 1:
+        bad.fragment = 0x2000;
+        junk(testing::BuildUdp(bad), DropReason::kIpv4Fragment);
+        bad = FromPeer();
+        bad.ip_version = 5;
+        junk(testing::BuildUdp(bad), DropReason::kIpv4BadVersion);
+        break;
+      case 2:
+        bad.udp_length = 0;
+        junk(testing::BuildUdp(bad), DropReason::kUdpBadLength);
+        bad = FromPeer();
+        bad.bad_udp_checksum = true;
+        junk(testing::BuildUdp(bad), DropReason::kUdpBadChecksum);
+        break;
+      case 3: {
+        FrameSpec ping = FromPeer();
+        ping.payload.assign(32, 0x5a);
+        frames.push_back(testing::BuildIcmpEcho(ping, 7, 1));
+        bad.destination_port = 20999;  // nobody listens
+        junk(testing::BuildUdp(bad), DropReason::kUdpPortClosed);
+        break;
+      }
+      default: {
+        // IPv4 options are accepted (and counted), not dropped.
+        FrameSpec options = FromPeer();
+        options.ipv4_options = 4;
+        frames.push_back(testing::BuildUdp(options));
+        break;
+      }
+    }
+  }
+  WritePcap(in, frames);
+  const std::string name = "net_pcap_lg8_" + std::to_string(::getpid());
+  ASSERT_EQ(rte_dev_probe((name + ",rx_pcap=" + in + ",tx_pcap=" + out).c_str()), 0);
+  DpdkConfig config = PortConfig();
+  config.port = name;
+  std::array<int, kSessions> delivered_per_session{};
+  size_t delivered = 0;
+  {
+    auto io = DpdkPacketIo::Create(config);
+    ASSERT_TRUE(io) << io.error();
+    std::array<FlowId, kSessions> flows{};
+    for (int session = 0; session < kSessions; ++session) {
+      auto flow = (*io)->OpenFlow(static_cast<uint16_t>(20000 + 2 * session));
+      ASSERT_TRUE(flow);
+      flows[session] = *flow;
+    }
+    std::array<Packet, 64> burst;
+    for (int attempt = 0; attempt < 200 && delivered < kSessions * kPacketsEach + 1; ++attempt) {
+      const size_t n = (*io)->Receive(burst);
+      for (size_t i = 0; i < n; ++i) {
+        for (int session = 0; session < kSessions; ++session) {
+          if (burst[i].flow == flows[session]) ++delivered_per_session[session];
+        }
+        EXPECT_EQ(burst[i].length, 172u);
+      }
+      delivered += n;
+      if (n == 0) ::usleep(1000);
+    }
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ((*io)->drops(static_cast<DropReason>(i)), expected[i])
+          << net::DropReasonName(static_cast<DropReason>(i));
+    }
+  }
+  // Every session got its 5 packets; the sixth delivery to session 0 is the one with IP options.
+  EXPECT_EQ(delivered, static_cast<size_t>(kSessions * kPacketsEach + 1));
+  EXPECT_EQ(delivered_per_session[0], kPacketsEach + 1);
+  for (int session = 1; session < kSessions; ++session)
+    EXPECT_EQ(delivered_per_session[session], kPacketsEach);
+  uint16_t port;
+  ASSERT_EQ(rte_eth_dev_get_port_by_name(name.c_str(), &port), 0);
+  rte_eth_dev_close(port);  // closes the capture files
+  // Exactly: our gratuitous ARP, the ARP reply, the echo reply.
+  const auto sent = ReadPcap(out);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(net::Load16(sent[0].data() + 14 + 6), net::kArpRequest);
+  EXPECT_EQ(net::Load16(sent[1].data() + 14 + 6), net::kArpReply);
+  EXPECT_EQ(sent[2][14 + 20], net::kIcmpEchoReply);
+  std::filesystem::remove_all(directory);
+}
+
 // The peer, in a network namespace behind a veth pair: UDP there and back, then an ICMP
 // echo, from the kernel's own stack (which checks our ARP, IP and UDP on its way).
 constexpr const char* kPeerScript = R"(
