@@ -32,6 +32,7 @@ class DiscardPacketIo final : public packetio::PacketIo {
   size_t Flush() override { return 0; }
   int wait_fd() const override { return -1; }
   const packetio::PacketIoCounters& counters() const override { return counters_; }
+  const char* backend_name() const override { return "discard"; }
 
  private:
   std::vector<uint16_t> ports_;

@@ -315,6 +315,9 @@ void MediaEngine::ListSessions(v1::ListSessionsReply& reply) const {
   shard->set_ticks(counters_.ticks);
   shard->set_missed_deadlines(MissedDeadlines());
   shard->set_sessions(static_cast<uint32_t>(session_count()));
+  shard->set_packet_io(io_->backend_name());
+  for (const auto& counter : io_->ListCounters())
+    (*shard->mutable_packet_io_counters())[counter.name] = counter.value;
   rusage usage{};
   if (::getrusage(RUSAGE_SELF, &usage) == 0) {
     const double cpu_s = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +

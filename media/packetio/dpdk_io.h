@@ -138,17 +138,14 @@ class DpdkPacketIo final : public PacketIo {
   size_t Flush() override;
   int wait_fd() const override { return -1; }
   const PacketIoCounters& counters() const override { return counters_; }
+  const char* backend_name() const override { return "dpdk"; }
 
   uint64_t drops(net::DropReason reason) const { return drops_[static_cast<size_t>(reason)]; }
   uint64_t events(DpdkEvent event) const { return events_[static_cast<size_t>(event)]; }
-  struct NamedCounter {
-    std::string name;
-    uint64_t value;
-  };
   // Every counter with a stable name: PacketIoCounters ("rx_packets", ...), events,
   // drops ("drop_<reason>") and the port's own statistics ("port_rx_missed", ...).
   // Control-plane call (reads the NIC's statistics).
-  std::vector<NamedCounter> ListCounters() const;
+  std::vector<NamedCounter> ListCounters() const override;
 
   uint16_t port_id() const { return port_id_; }
   const net::MacAddress& mac() const { return context_.mac; }

@@ -45,6 +45,7 @@ class KernelSocketIo final : public PacketIo {
   size_t Flush() override;
   int wait_fd() const override { return epoll_fd_; }
   const PacketIoCounters& counters() const override { return counters_; }
+  const char* backend_name() const override { return "kernel_sockets"; }
 
   size_t open_flows() const { return open_flows_; }
 

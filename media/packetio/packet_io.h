@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -89,6 +90,21 @@ class PacketIo {
   virtual int wait_fd() const = 0;
 
   virtual const PacketIoCounters& counters() const = 0;
+  // "kernel_sockets", "dpdk", ...: for status and logs.
+  virtual const char* backend_name() const = 0;
+
+  struct NamedCounter {
+    std::string name;
+    uint64_t value;
+  };
+  // Every counter with a stable name, for the bus and the operator (control-plane call:
+  // allocates). The base lists PacketIoCounters; backends add their own.
+  virtual std::vector<NamedCounter> ListCounters() const {
+    const PacketIoCounters& c = counters();
+    return {{"rx_packets", c.rx_packets}, {"rx_bytes", c.rx_bytes},     {"rx_truncated", c.rx_truncated},
+            {"rx_errors", c.rx_errors},   {"rx_calls", c.rx_calls},     {"tx_packets", c.tx_packets},
+            {"tx_bytes", c.tx_bytes},     {"tx_dropped", c.tx_dropped}, {"tx_calls", c.tx_calls}};
+  }
 };
 
 }  // namespace linegate::media::packetio

@@ -128,6 +128,12 @@ class DpdkGatewayTest(GatewayTestCase):
         self.ok("line", "1", "offhook")
         measured, heard = self.exchange_tone(gateway_port, peer_port)
         self.check_audio(measured, heard)
+        # The port's statistics reach the bus: packets, and drops by reason.
+        shard = json.loads(self.ok("media", "list", "--json"))["shards"][0]
+        self.assertEqual(shard["packet_io"], "dpdk")
+        counters = shard["packet_io_counters"]
+        self.assertGreater(int(counters["rx_packets"]), 50, counters)
+        self.assertIn("drop_udp_bad_checksum", counters)
 
         # kill -9 of the DPDK media process: a new process, a new EAL, the same session.
         pid = self.status()[1]["media-0"]["pid"]
