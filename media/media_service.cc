@@ -6,6 +6,7 @@
 #include "common/bus/dispatcher.h"
 #include "common/log.h"
 #include "media/packetio/kernel_socket_io.h"
+#include "media/tdm/tdm_service.h"
 #ifdef LINEGATE_HAVE_DPDK
 #include "media/packetio/dpdk_io.h"
 #endif
@@ -105,7 +106,9 @@ Result<std::unique_ptr<packetio::PacketIo>> MediaService::MakeDpdk(const config:
   dpdk.pci_allow.assign(settings.pci_allow().begin(), settings.pci_allow().end());
   dpdk.no_pci = dpdk.pci_allow.empty() && !dpdk.vdevs.empty();
   dpdk.extra_eal_args.assign(settings.extra_eal_args().begin(), settings.extra_eal_args().end());
-  dpdk.file_prefix = "linegate-" + MediaProcessName(static_cast<uint32_t>(shard_));
+  // One prefix per gateway and shard: its telemetry socket is then its own.
+  dpdk.file_prefix = tdm::TdmBusPrefix(config) + "." + MediaProcessName(static_cast<uint32_t>(shard_));
+  dpdk.telemetry = true;
   dpdk.port = settings.port();
   dpdk.ipv4_address = settings.ipv4_address();
   dpdk.ipv4_prefix = static_cast<uint8_t>(settings.ipv4_prefix());

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_prefetch.h>
+#include <rte_telemetry.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -58,11 +59,34 @@ struct ProcessState {
   std::string eal_error;  // empty: initialised
   std::array<bool, RTE_MAX_ETHPORTS> port_in_use{};
   std::array<rte_mempool*, RTE_MAX_ETHPORTS> pools{};
+  // The live backends, for the telemetry command (read under the mutex).
+  std::array<const DpdkPacketIo*, RTE_MAX_ETHPORTS> live{};
+  bool telemetry_registered = false;
 };
 
 ProcessState& Process() {
   static ProcessState state;
   return state;
+}
+
+// `/linegate/packet_io` on DPDK's telemetry socket (dpdk-telemetry.py): the named
+// counters of every live backend in this process, keyed "port<N>_<counter>". It runs on
+// DPDK's telemetry thread and reads the counters while the media loop updates them: the
+// values are aligned 64-bit words (no torn reads on the platforms DPDK supports), a
+// snapshot may be a few packets old.
+int TelemetryCounters(const char*, const char*, rte_tel_data* data) {
+  rte_tel_data_start_dict(data);
+  std::lock_guard lock(Process().mutex);
+  for (size_t port = 0; port < Process().live.size(); ++port) {
+    const DpdkPacketIo* io = Process().live[port];
+    if (io == nullptr) continue;
+    for (const auto& counter : io->ListCounters()) {
+      const std::string key =
+          "port" + std::to_string(port) + "_" + counter.name;  // telemetry keys: [A-Za-z0-9_/-]
+      rte_tel_data_add_dict_u64(data, key.c_str(), counter.value);
+    }
+  }
+  return 0;
 }
 
 std::string DpdkError(const char* what, int code) {
@@ -165,7 +189,7 @@ std::vector<std::string> DpdkPacketIo::EalArguments(const DpdkConfig& config) {
     args.push_back(pci);
   }
   if (config.no_pci) args.push_back("--no-pci");
-  args.push_back("--no-telemetry");
+  if (!config.telemetry) args.push_back("--no-telemetry");
   if (!config.log_level.empty()) args.push_back("--log-level=" + config.log_level);
   args.insert(args.end(), config.extra_eal_args.begin(), config.extra_eal_args.end());
   return args;
@@ -207,6 +231,7 @@ DpdkPacketIo::~DpdkPacketIo() {
   if (pool_ != nullptr) {
     std::lock_guard lock(Process().mutex);
     Process().port_in_use[port_id_] = false;
+    Process().live[port_id_] = nullptr;
   }
 }
 
@@ -273,6 +298,15 @@ Result<std::unique_ptr<DpdkPacketIo>> DpdkPacketIo::Create(const DpdkConfig& con
   if (Status started = io->Start(); !started) return Error{started.error()};
   io->AnnounceAddress();
   io->SendControl();
+  {
+    std::lock_guard lock(Process().mutex);
+    Process().live[io->port_id_] = io.get();
+    if (!Process().telemetry_registered) {
+      Process().telemetry_registered = true;
+      rte_telemetry_register_cmd("/linegate/packet_io", TelemetryCounters,
+                                 "linegate media packet I/O counters by port. Takes no parameters");
+    }
+  }
   return io;
 }
 

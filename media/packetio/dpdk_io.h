@@ -58,6 +58,10 @@ struct DpdkConfig {
   std::vector<std::string> pci_allow;  // -a (PCI addresses); empty: every bound device
   bool no_pci = false;                 // --no-pci (virtual devices only)
   std::string log_level = "warning";   // --log-level for EAL and drivers
+  // DPDK's telemetry socket (<runtime dir of the file prefix>/dpdk_telemetry.v2, for
+  // dpdk-telemetry.py; linegate's counters under /linegate/packet_io). Off: no extra
+  // thread, and processes sharing a file prefix would share the socket path.
+  bool telemetry = false;
   std::vector<std::string> extra_eal_args;
 
   // --- The port. ---

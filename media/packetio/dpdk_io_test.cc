@@ -7,10 +7,13 @@
 
 #include <gtest/gtest.h>
 #include <rte_dev.h>
+#include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -49,7 +52,10 @@ class DpdkEnvironment : public ::testing::Environment {
     config.no_huge = true;
     config.memory_mb = 256;
     config.no_pci = true;
-    config.file_prefix = "linegate-test";  // no shared files: parallel test processes do not collide
+    // No shared files: parallel test processes do not collide (the telemetry socket is
+    // the exception: per process id).
+    config.file_prefix = "linegate-test-" + std::to_string(::getpid());
+    config.telemetry = true;
     Status eal = DpdkPacketIo::InitEal(config);
     ASSERT_TRUE(eal) << eal.error();
     g_to_port = rte_ring_create("lg_test_rx", 1024, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -642,6 +648,30 @@ TEST_F(DpdkPacketIoTest, ListsEveryCounterByName) {
   EXPECT_NE(find("gratuitous_arp_sent"), counters.end());
   EXPECT_NE(find("port_rx_missed"), counters.end());
   EXPECT_EQ(find("gratuitous_arp_sent")->value, 1u);
+}
+
+// The same counters on DPDK's telemetry socket, as dpdk-telemetry.py would ask for them.
+TEST_F(DpdkPacketIoTest, ExportsCountersThroughDpdkTelemetry) {
+  const std::string path = std::string(rte_eal_get_runtime_dir()) + "/dpdk_telemetry.v2";
+  const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    ::close(fd);
+    GTEST_SKIP() << "no telemetry socket at " << path << " (EAL started with --no-telemetry?)";
+  }
+  char buffer[65536];
+  ASSERT_GT(::recv(fd, buffer, sizeof(buffer), 0), 0);  // the greeting
+  const std::string command = "/linegate/packet_io";
+  ASSERT_EQ(::send(fd, command.data(), command.size(), 0), static_cast<ssize_t>(command.size()));
+  const ssize_t n = ::recv(fd, buffer, sizeof(buffer) - 1, 0);
+  ::close(fd);
+  ASSERT_GT(n, 0);
+  const std::string reply(buffer, static_cast<size_t>(n));
+  EXPECT_NE(reply.find("_rx_packets\""), std::string::npos) << reply;
+  EXPECT_NE(reply.find("_gratuitous_arp_sent\":1"), std::string::npos) << reply;
 }
 
 TEST_F(DpdkPacketIoTest, OnePortOneBackendAndOneEal) {
