@@ -272,6 +272,7 @@ Status SipStack::Start(const config::v1::Signaling& config) {
   reg_config.user_agent = config.user_agent();
   reg_config.local_address = [this](transport::Protocol p) { return transports_.LocalAddress(p); };
   reg_config.max_new_registers_per_second = config.registration().max_new_per_second();
+  reg_config.max_registers_in_flight = config.registration().max_in_flight();
   registrations_ = std::make_unique<registration::RegistrationClient>(reactor_, *this, random_, reg_config);
   auto plan = PlanRegistrations(config);
   if (!plan) return Error{plan.error()};

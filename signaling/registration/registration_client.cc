@@ -431,6 +431,7 @@ void RegistrationClient::SendCurrent(const EntityPtr& entity) {
                                {"proxy", e.last_proxy},
                                {"credentials", authorization.empty() ? "no" : "yes"}});
   auto in_send = std::make_shared<bool>(true);
+  ++registers_in_flight_;
   channel_.SendRequest(destination, BuildRegister(request),
                        [this, alive, id, serial, in_send](const ResponseInfo& info) {
                          if (alive.expired()) return;
@@ -447,6 +448,15 @@ void RegistrationClient::SendCurrent(const EntityPtr& entity) {
 }
 
 void RegistrationClient::OnFinal(const std::string& id, uint64_t serial, const ResponseInfo& info) {
+  // Every REGISTER sent ends here exactly once (RequestChannel's contract), whether or
+  // not its entity still wants the answer: its in-flight slot is free again.
+  if (registers_in_flight_ > 0) --registers_in_flight_;
+  if (!pacer_queue_.empty()) {
+    std::weak_ptr<bool> alive = alive_;
+    scheduler_.Schedule(Duration::zero(), [this, alive] {
+      if (!alive.expired()) PumpPacer();
+    });
+  }
   EntityPtr entity = Find(id);
   if (!entity || !entity->in_flight || entity->serial != serial) {
     ++counters_.stale_callbacks;
@@ -589,6 +599,10 @@ void RegistrationClient::PumpPacer() {
   if (pacer_timer_ != 0) return;  // a drain is already scheduled
   const TimePoint now = scheduler_.clock().Now();
   while (!pacer_queue_.empty()) {
+    // Full: the next final response pumps the pacer again. A registrar that answers
+    // slower than the pacing would otherwise see a queue of retransmissions (timer E)
+    // and drop datagrams; with the cap the gateway slows down to its pace instead.
+    if (config_.max_registers_in_flight != 0 && registers_in_flight_ >= config_.max_registers_in_flight) return;
     if (now < next_pacing_slot_) {
       std::weak_ptr<bool> alive = alive_;
       pacer_timer_ = scheduler_.Schedule(next_pacing_slot_ - now, [this, alive] {

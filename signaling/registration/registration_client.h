@@ -38,6 +38,9 @@ struct RegistrationClientConfig {
   // Pacing of REGISTERs that start a registration (initial, after a failure, failover):
   // at most this many per second, so that start-up of thousands of lines does not burst.
   double max_new_registers_per_second = 200.0;
+  // REGISTERs awaiting a final response, over all entities, before the pacer waits
+  // (0: no limit). Re-sends after a challenge are not held back.
+  uint32_t max_registers_in_flight = 200;
 
   // Refresh at a uniformly random point between these fractions of the granted interval
   // (RFC 3261 10.2.4 leaves the point to the UA; spreading it keeps thousands of
@@ -175,6 +178,7 @@ class RegistrationClient {
   std::deque<std::string> pacer_queue_;
   TimePoint next_pacing_slot_{};
   Scheduler::TimerId pacer_timer_ = 0;
+  uint32_t registers_in_flight_ = 0;
   uint64_t next_serial_ = 0;
   std::deque<std::pair<EntityPtr, RegistrationEvent>> events_;
   bool dispatching_ = false;

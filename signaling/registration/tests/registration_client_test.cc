@@ -501,8 +501,35 @@ TEST_F(RegistrationClientTest, RefreshTimesOfAThousandEntitiesAreSpread) {
     EXPECT_EQ(status.state, RegistrationState::kRegistered);
 }
 
+// At most max_registers_in_flight REGISTERs await an answer; each final response lets
+// the next one go, and re-sends after a challenge are never held back.
+TEST_F(RegistrationClientTest, RegistersInFlightAreCapped) {
+  config_.max_new_registers_per_second = 100000;
+  config_.max_registers_in_flight = 10;
+  MakeClient();
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(client_->AddEntity(Entity("line-" + std::to_string(i), std::to_string(3000 + i))).ok());
+  }
+  client_->RegisterAll();
+  scheduler_.Advance(seconds(1));
+  ASSERT_EQ(channel_.Count("REGISTER"), 10u) << "the cap holds";
+  // A challenge: the entity answers it at once (its slot is reused, not queued).
+  channel_.Answer(*channel_.All("REGISTER")[0], 401, "Unauthorized", kChallengeMd5);
+  scheduler_.Advance(milliseconds(1));
+  EXPECT_EQ(channel_.Count("REGISTER"), 11u);
+  // Final answers free slots for the queue.
+  for (int i = 1; i < 4; ++i) {
+    SentRequest& request = *channel_.All("REGISTER")[static_cast<size_t>(i)];
+    channel_.Answer(request, 200, "OK", "Contact: <" + request.ContactUri() + ">;expires=600\r\n");
+  }
+  scheduler_.Advance(milliseconds(1));
+  EXPECT_EQ(channel_.Count("REGISTER"), 14u);
+  EXPECT_EQ(client_->paced_backlog(), 30u - 13u);
+}
+
 TEST_F(RegistrationClientTest, InitialRegistrationsArePaced) {
   config_.max_new_registers_per_second = 200;
+  config_.max_registers_in_flight = 0;  // the fake registrar never answers here
   MakeClient();
   constexpr int kEntities = 1000;
   for (int i = 0; i < kEntities; ++i) {
