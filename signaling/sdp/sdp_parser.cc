@@ -93,6 +93,20 @@ std::optional<std::string> ParseConnectionFields(std::string_view nettype, std::
   return std::nullopt;
 }
 
+// Stable-sorts kept lines into the groups Serialize writes, in that order; a type in
+// no group goes last.
+void SortOtherLines(std::vector<OtherLine>& lines, std::string_view first, std::string_view second,
+                    std::string_view third) {
+  const auto rank = [&](const OtherLine& line) {
+    if (first.find(line.type) != std::string_view::npos) return 0;
+    if (second.find(line.type) != std::string_view::npos) return 1;
+    if (third.find(line.type) != std::string_view::npos) return 2;
+    return 3;
+  };
+  std::stable_sort(lines.begin(), lines.end(),
+                   [&](const OtherLine& a, const OtherLine& b) { return rank(a) < rank(b); });
+}
+
 class Parser {
  public:
   Parser(std::string_view text, const ParseLimits& limits) : text_(text), limits_(limits) {}
@@ -125,6 +139,10 @@ class Parser {
     }
     line_no_ = 0;
     if (!seen_v_) return Error{"empty SDP (no v= line)"};
+    // Kept lines in the order Serialize writes them (RFC 4566 5), so that a
+    // description read from out-of-order text serializes back to an equal one.
+    SortOtherLines(sdp_.other_lines, "iuep", "b", "tr");
+    for (MediaDescription& m : sdp_.media) SortOtherLines(m.other_lines, "i", "bk", "");
     if (!seen_o_) return Error{"missing o= line"};
     if (!seen_s_) return Error{"missing s= line"};
     for (size_t i = 0; i < sdp_.media.size(); ++i) {

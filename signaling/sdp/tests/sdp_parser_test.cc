@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "signaling/sdp/sdp.h"
@@ -176,6 +179,30 @@ TEST(SdpParser, RoundTrip) {
     EXPECT_EQ(first, second) << written;
     EXPECT_EQ(Serialize(second), written);
   }
+}
+
+TEST(SdpParser, RoundTripOfOutOfOrderLines) {
+  const SessionDescription first = MustParse(
+      "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nk=prompt\r\nt=1 2\r\nb=AS:1\r\nz=0 -1h\r\nt=3 4\r\n"
+      "c=IN IP4 192.0.2.1\r\ni=late\r\nm=audio 4000 RTP/AVP 0\r\nk=clear:x\r\nb=AS:2\r\ni=voice\r\n");
+  const std::string written = Serialize(first);
+  EXPECT_EQ(MustParse(written), first) << written;
+  EXPECT_EQ(written,
+            "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\ni=late\r\nc=IN IP4 192.0.2.1\r\nb=AS:1\r\nt=1 2\r\n"
+            "t=3 4\r\nk=prompt\r\nz=0 -1h\r\nm=audio 4000 RTP/AVP 0\r\ni=voice\r\nk=clear:x\r\nb=AS:2\r\n");
+}
+
+// Every seed of the fuzz corpus parses and round-trips.
+TEST(SdpParser, SeedCorpusParses) {
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(LINEGATE_TESTDATA_DIR "/sdp-corpus")) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const SessionDescription s = MustParse(text);
+    EXPECT_EQ(MustParse(Serialize(s)), s) << entry.path();
+    ++files;
+  }
+  EXPECT_GE(files, 8u);
 }
 
 TEST(SdpParser, SerializeWritesCrlfInRfcOrder) {
