@@ -114,6 +114,10 @@ Result<NumberPattern> NumberPattern::Parse(std::string_view text) {
     pattern.exact_ = true;
     text.remove_suffix(1);
   }
+  if (!text.empty() && text.front() == '+') {
+    pattern.plus_ = true;
+    text.remove_prefix(1);
+  }
   auto parsed = DigitPattern::Parse(text);
   if (!parsed) return Error{parsed.error()};
   if (parsed->timer()) return Error{"number pattern \"" + pattern.text_ + "\": 'T' is for digit maps only"};
@@ -123,6 +127,9 @@ Result<NumberPattern> NumberPattern::Parse(std::string_view text) {
 
 bool NumberPattern::Matches(std::string_view number) const {
   if (!pattern_) return true;
+  const bool has_plus = !number.empty() && number.front() == '+';
+  if (has_plus != plus_) return false;
+  if (has_plus) number.remove_prefix(1);
   return exact_ ? pattern_->Evaluate(number).full : pattern_->MatchesPrefixOf(number);
 }
 

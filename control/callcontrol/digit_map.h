@@ -59,7 +59,8 @@ class DigitPattern {
 // A number pattern for the manipulation and routing tables: "" or "*" matches any
 // number; otherwise a DigitPattern matched against a prefix of the number ("972" or
 // "9[5-7]" match "9721234"), or the whole number when the text ends with '$'
-// ("911$" matches only "911").
+// ("911$" matches only "911"). A leading '+' (E.164) is matched literally: "+972"
+// matches "+97231234567" but not "97231234567", and "972" does not match "+972...".
 class NumberPattern {
  public:
   static Result<NumberPattern> Parse(std::string_view text);
@@ -69,6 +70,7 @@ class NumberPattern {
  private:
   std::optional<DigitPattern> pattern_;  // nullopt: any
   bool exact_ = false;
+  bool plus_ = false;
   std::string text_;
 };
 

@@ -76,6 +76,11 @@ TEST(NumberPatternTest, PrefixExactAndAny) {
   EXPECT_TRUE(exact->Matches("911"));
   EXPECT_FALSE(exact->Matches("9111"));
   EXPECT_FALSE(NumberPattern::Parse("1T").ok());
+  auto plus = NumberPattern::Parse("+44");
+  ASSERT_TRUE(plus.ok());
+  EXPECT_TRUE(plus->Matches("+442079460000"));
+  EXPECT_FALSE(plus->Matches("442079460000"));
+  EXPECT_FALSE(prefix->Matches("+9721234"));
 }
 
 class CollectorTest : public ::testing::Test {
