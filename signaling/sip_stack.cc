@@ -299,7 +299,9 @@ void SipStack::SendRequest(const transport::Destination& to, std::string request
   auto id = transactions_->SendRequest(WithoutTopVia(std::move(request_bytes)), to);
   if (!id) {
     // The registration client takes an immediate answer on its next loop turn.
-    on_final(registration::ResponseInfo::TransportError(id.error()));
+    // The transaction layer refused the request (its table is full): a local overload,
+    // not the proxy's failure.
+    on_final(registration::ResponseInfo::LocalRefusal(id.error()));
     return;
   }
   pending_[*id] = PendingRequest{std::move(contact), std::move(on_final)};

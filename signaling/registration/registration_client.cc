@@ -25,6 +25,7 @@ struct RegistrationClient::Entity {
 
   // The request in flight (RFC 3261 10.2: one REGISTER at a time per binding).
   bool in_flight = false;
+  bool local_refusal = false;  // the last attempt never left this gateway
   uint64_t serial = 0;
   bool in_flight_unregister = false;
   size_t in_flight_proxy = 0;
@@ -501,6 +502,13 @@ RegistrationEvent RegistrationClient::Classify(Entity& e, const ResponseInfo& in
     return RegistrationEvent::kRetryableFailure;
   };
 
+  if (status == 0 && info.local_refusal) {
+    // This gateway could not send it (overloaded): the proxy is not to blame. Again in
+    // about a second, spread, instead of the failure backoff.
+    e.local_refusal = true;
+    ++counters_.local_refusals;
+    return retryable();
+  }
   if (status == 0) {
     // Timeout or transport error: the proxy did not answer (RFC 3263 4.3: next server).
     e.failover_wanted = true;
@@ -602,7 +610,8 @@ void RegistrationClient::PumpPacer() {
     // Full: the next final response pumps the pacer again. A registrar that answers
     // slower than the pacing would otherwise see a queue of retransmissions (timer E)
     // and drop datagrams; with the cap the gateway slows down to its pace instead.
-    if (config_.max_registers_in_flight != 0 && registers_in_flight_ >= config_.max_registers_in_flight) return;
+    if (config_.max_registers_in_flight != 0 && registers_in_flight_ >= config_.max_registers_in_flight)
+      return;
     if (now < next_pacing_slot_) {
       std::weak_ptr<bool> alive = alive_;
       pacer_timer_ = scheduler_.Schedule(next_pacing_slot_ - now, [this, alive] {
@@ -686,7 +695,11 @@ void RegistrationClient::RetryLater(const EntityPtr& entity) {
   e.failovers_in_round = 0;
   ++e.consecutive_failures;
   Duration delay;
-  if (e.retry_after) {
+  if (e.local_refusal) {
+    e.local_refusal = false;
+    e.consecutive_failures = 0;
+    delay = Jittered(std::chrono::milliseconds(500), std::chrono::milliseconds(1500));
+  } else if (e.retry_after) {
     delay = seconds(*e.retry_after) + Jittered(Duration::zero(), config_.retry_after_jitter);
   } else {
     Duration wait = config_.retry_base;

@@ -90,6 +90,7 @@ struct RegistrationClientCounters {
   uint64_t refreshes = 0;
   uint64_t failures = 0;  // transitions into failed
   uint64_t failovers = 0;
+  uint64_t local_refusals = 0;  // requests this gateway could not send (transaction table full)
   uint64_t retries_scheduled = 0;
   uint64_t superseded_responses = 0;  // answered a request a newer command made obsolete
   uint64_t stale_callbacks = 0;       // results for requests no longer tracked

@@ -49,6 +49,13 @@ ResponseInfo ResponseInfo::TransportError(std::string reason) {
   return info;
 }
 
+ResponseInfo ResponseInfo::LocalRefusal(std::string reason) {
+  ResponseInfo info;
+  info.reason = std::move(reason);
+  info.local_refusal = true;
+  return info;
+}
+
 ResponseInfo ExtractResponseInfo(const sip::Message& response, std::string_view our_contact) {
   ResponseInfo info;
   if (response.is_request()) {

@@ -20,6 +20,9 @@ struct ResponseInfo {
   // With status_code 0: true for a transaction timeout (RFC 3261 17.1.2.2 Timer F),
   // false for a transport error (RFC 3261 17.1.4).
   bool timed_out = false;
+  // With status_code 0: the request never left, refused by this gateway itself (its
+  // transaction table full). Not the proxy's fault: no failover, a short retry.
+  bool local_refusal = false;
 
   // Every WWW-Authenticate / Proxy-Authenticate value, one challenge each (RFC 3261 7.3.1:
   // these headers are never comma-combined).
@@ -41,6 +44,7 @@ struct ResponseInfo {
 
   static ResponseInfo Timeout(std::string reason = "Request Timeout (no response)");
   static ResponseInfo TransportError(std::string reason);
+  static ResponseInfo LocalRefusal(std::string reason);
 };
 
 // Reads a parsed final response. `our_contact` names the Contact whose expires param is

@@ -27,7 +27,11 @@ struct TransactionLayerConfig {
   TransactionTimers timers;
   // Live transactions at most; a new request beyond it is answered 503 statelessly and
   // SendRequest fails (overload protection, RFC 3261 21.5.4).
-  size_t max_transactions = 20000;
+  // Transactions in the table, finished ones included: a non-INVITE client transaction
+  // over UDP stays for Timer K (T4, 5 s) after its response to absorb retransmissions,
+  // so at N requests per second about 5 N are held. 200,000 leaves room for 20,000
+  // registrations per second (two transactions each); a finished one holds little.
+  size_t max_transactions = 200000;
   uint32_t overload_retry_after_seconds = 5;  // Retry-After of those 503s (20.33)
 };
 

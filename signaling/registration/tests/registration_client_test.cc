@@ -527,6 +527,21 @@ TEST_F(RegistrationClientTest, RegistersInFlightAreCapped) {
   EXPECT_EQ(client_->paced_backlog(), 30u - 13u);
 }
 
+// A request this gateway refused itself (its transaction table full) is not the
+// proxy's failure: no failover, the proxy stays alive, and it goes again in about 1 s.
+TEST_F(RegistrationClientTest, LocalRefusalRetriesSoonWithoutBlamingTheProxy) {
+  MakeClient();
+  AddAndRegister("line-1", "2001");
+  channel_.RefuseLocally(channel_.LastRegister());
+  EXPECT_EQ(client_->counters().local_refusals, 1u);
+  EXPECT_EQ(client_->counters().failovers, 0u);
+  EXPECT_EQ(channel_.Count("REGISTER"), 1u);
+  scheduler_.Advance(seconds(3));
+  ASSERT_EQ(channel_.Count("REGISTER"), 2u) << "retried within 1 s + jitter";
+  channel_.Answer(channel_.LastRegister(), 200, "OK", "Expires: 3600\r\n");
+  EXPECT_EQ(State("line-1"), RegistrationState::kRegistered);
+}
+
 TEST_F(RegistrationClientTest, InitialRegistrationsArePaced) {
   config_.max_new_registers_per_second = 200;
   config_.max_registers_in_flight = 0;  // the fake registrar never answers here

@@ -137,6 +137,9 @@ class FakeRequestChannel final : public RequestChannel {
     Answer(request, MakeResponse(request, status, reason, extra));
   }
   void TimeOut(SentRequest& request) { Deliver(request, ResponseInfo::Timeout()); }
+  void RefuseLocally(SentRequest& request) {
+    Deliver(request, ResponseInfo::LocalRefusal("transaction limit reached"));
+  }
 
   std::vector<SentRequest*> All(std::string_view method) const {
     std::vector<SentRequest*> out;
