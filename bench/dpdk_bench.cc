@@ -182,6 +182,12 @@ void BM_DpdkEngine(benchmark::State& state) {
   Setup& setup = Environment();
   const uint32_t sessions = static_cast<uint32_t>(state.range(0));
   const bool echo = state.range(1) != 0;
+  // 0: no audio from the lines, so the send side (DTMF and fax detection, encoding, RTP
+  // out) does not run: what is left is receive, demux, jitter-buffer insert and playout.
+  const bool line_audio = state.range(2) == 1;
+  // 2: no TDM tick at all: receive, demux, RTP parse, statistics and jitter-buffer insert
+  // only (bounded iterations, so that no buffer fills without playout).
+  const bool ticks = state.range(2) != 2;
   config::v1::Config config;
   config.mutable_runtime()->set_runtime_dir("/tmp/lg-dpdk-bench-" + std::to_string(::getpid()));
   config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_SIM);
@@ -260,10 +266,14 @@ void BM_DpdkEngine(benchmark::State& state) {
       rte_mbuf_refcnt_update(frames[i], 1);
       while (rte_ring_enqueue(setup.rx_in, frames[i]) != 0) (*engine)->Poll();
     }
+    // Without ticks, take every packet now (each round's frames are edited in place).
+    while (!ticks && rte_ring_count(setup.rx_in) > 0) (*engine)->Poll();
     // Two 10 ms ticks of every line.
-    for (int tick = 0; tick < 2; ++tick) {
-      for (uint32_t c = 0; c < sessions; ++c)
-        from_line[c].Write(std::as_bytes(std::span<const int16_t>(line_frame)));
+    for (int tick = 0; tick < (ticks ? 2 : 0); ++tick) {
+      if (line_audio) {
+        for (uint32_t c = 0; c < sessions; ++c)
+          from_line[c].Write(std::as_bytes(std::span<const int16_t>(line_frame)));
+      }
       region->Tick(0);
       clock.Advance(std::chrono::milliseconds(10));
       (*engine)->Poll();
@@ -291,9 +301,18 @@ void BM_DpdkEngine(benchmark::State& state) {
   (void)region->Unlink();
 }
 BENCHMARK(BM_DpdkEngine)
-    ->ArgNames({"sessions", "echo"})
-    ->Args({1000, 0})
-    ->Args({1000, 1})
+    ->ArgNames({"sessions", "echo", "line_audio"})
+    ->Args({1000, 0, 0})
+    ->Args({1000, 0, 1})
+    ->Args({1000, 1, 1})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DpdkEngine)
+    ->Name("BM_DpdkEngineReceiveOnly")
+    ->ArgNames({"sessions", "echo", "mode"})
+    ->Args({250, 0, 2})
+    ->Args({1000, 0, 2})
+    ->Args({4000, 0, 2})
+    ->Iterations(40)
     ->Unit(benchmark::kMillisecond);
 
 void BM_DpdkTransmit(benchmark::State& state) {

@@ -487,9 +487,14 @@ void MediaEngine::Poll() {
   if (!attached_) TryAttach(now);
   ReceivePackets(now);
   ProcessFrames(now);
-  const uint64_t sample_clock = views_.empty() ? 0 : views_[0].processed_ticks * frame_samples_;
-  for (Channel& channel : channels_) {
-    if (channel.session) channel.session->Housekeeping(now, sample_clock);
+  // RTCP and timeouts have 10 ms resolution at most: a busy-polling loop (DPDK) calls
+  // Poll far more often, and this walk over every session would then dominate.
+  if (now - last_housekeeping_ >= std::chrono::milliseconds(10)) {
+    last_housekeeping_ = now;
+    const uint64_t sample_clock = views_.empty() ? 0 : views_[0].processed_ticks * frame_samples_;
+    for (Channel& channel : channels_) {
+      if (channel.session) channel.session->Housekeeping(now, sample_clock);
+    }
   }
   io_->Flush();
 }

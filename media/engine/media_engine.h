@@ -130,6 +130,7 @@ class MediaEngine {
   std::vector<uint32_t> flow_to_channel_;  // FlowId -> channel index, or kNone
   bool attached_ = false;
   TimePoint next_attach_{};
+  TimePoint last_housekeeping_{};
   std::vector<int16_t> from_frame_;
   std::vector<int16_t> to_frame_;
   std::vector<packetio::Packet> burst_;
