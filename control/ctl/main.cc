@@ -16,12 +16,15 @@
 #include "common/config/config_loader.h"
 #include "common/log.h"
 #include "control/ctl/media_commands.h"
+#include "control/ctl/request.h"
 #include "control/ctl/status_format.h"
 #include "linegate/signaling/v1/registration.pb.h"
 
 namespace {
 
 using namespace linegate;
+using control::ctl::Ask;
+using control::ctl::ToJson;
 
 constexpr const char* kUsage =
     "usage: linegatectl [-c FILE | --control EP] [--timeout-ms N] COMMAND\n"
@@ -39,33 +42,6 @@ constexpr const char* kUsage =
     "%s"
     "control's endpoint: --control, else the bus.control_endpoint of -c FILE, else\n"
     "$LINEGATE_CONTROL, else ipc:///run/linegate/control.sock\n";
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string text;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &text, options);
-  return text;
-}
-
-// Sends a request through control and decodes the reply; prints the error and returns
-// nullopt on failure.
-template <typename Reply>
-std::optional<Reply> Ask(bus::Client& client, const google::protobuf::Message& request, Duration timeout) {
-  auto reply = client.Call(request, timeout);
-  if (!reply) {
-    std::fprintf(stderr, "linegatectl: %s\n", reply.error().c_str());
-    return std::nullopt;
-  }
-  auto decoded = bus::Unpack<Reply>(*reply);
-  if (!decoded) {
-    std::fprintf(stderr, "linegatectl: %s\n", decoded.error().c_str());
-    return std::nullopt;
-  }
-  return std::move(*decoded);
-}
 
 int Usage(const std::string& why) {
   std::fprintf(stderr, "linegatectl: %s\n", why.c_str());

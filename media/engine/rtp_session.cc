@@ -200,26 +200,25 @@ Status RtpSession::Modify(const SessionSettings& settings) {
   return Status::Ok();
 }
 
-void RtpSession::Send(packetio::FlowId flow, const packetio::Endpoint& to, std::span<const uint8_t> bytes) {
+uint8_t* RtpSession::TxBuffer() {
   uint8_t* buffer = io_->AllocateTx();
-  if (buffer == nullptr) {
-    // The burst is full: send what is queued and carry on (rare: more packets in one
-    // poll than the transmit burst holds).
-    io_->Flush();
-    buffer = io_->AllocateTx();
-    if (buffer == nullptr) return;
-  }
+  if (buffer != nullptr) return buffer;
+  // The burst is full: send what is queued and carry on (rare: more packets in one poll
+  // than the transmit burst holds). nullptr only if the backend has no buffer at all.
+  io_->Flush();
+  return io_->AllocateTx();
+}
+
+void RtpSession::Send(packetio::FlowId flow, const packetio::Endpoint& to, std::span<const uint8_t> bytes) {
+  uint8_t* buffer = TxBuffer();
+  if (buffer == nullptr) return;
   std::copy(bytes.begin(), bytes.end(), buffer);
   io_->QueueTx(packetio::Packet{buffer, static_cast<uint32_t>(bytes.size()), flow, to});
 }
 
 void RtpSession::SendAudio(uint64_t sample_clock, bool marker) {
-  uint8_t* buffer = io_->AllocateTx();
-  if (buffer == nullptr) {
-    io_->Flush();
-    buffer = io_->AllocateTx();
-    if (buffer == nullptr) return;
-  }
+  uint8_t* buffer = TxBuffer();
+  if (buffer == nullptr) return;
   // Built in place in the transmit buffer: header and payload, no intermediate copy.
   const size_t length =
       sender_.BuildPacket(sample_clock, std::span<const uint8_t>(payload_.data(), payload_samples_), marker,
@@ -298,12 +297,8 @@ void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_c
 void RtpSession::SendEncoded(uint64_t sample_clock, bool marker) {
   const size_t bytes = encoder_->Encode(std::span<const int16_t>(pcm_.data(), payload_samples_), payload_);
   if (bytes == 0) return;  // nothing to send (silence suppression) or refused (counted by the codec)
-  uint8_t* buffer = io_->AllocateTx();
-  if (buffer == nullptr) {
-    io_->Flush();
-    buffer = io_->AllocateTx();
-    if (buffer == nullptr) return;
-  }
+  uint8_t* buffer = TxBuffer();
+  if (buffer == nullptr) return;
   // The RTP clock of the codec (48 kHz for Opus) runs at a whole multiple of the TDM's.
   const uint64_t rtp_clock = sample_clock * (settings_.rtp_clock_hz / 8000);
   const size_t length = sender_.BuildNonAudioPacket(

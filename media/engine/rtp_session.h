@@ -114,6 +114,7 @@ class RtpSession {
   void EnterPassThrough(const char* tone);
   Status MakeCodecs();
   void Send(packetio::FlowId flow, const packetio::Endpoint& to, std::span<const uint8_t> bytes);
+  uint8_t* TxBuffer();
   void HandleEventNotices();
 
   SessionSettings settings_;
