@@ -18,7 +18,9 @@ alternating order, on a freshly started Kamailio (empty location table):
             the rate until linegatectl sees them all (polling a 10,000-entry listing
             adds 0.5-0.7 s) and the time from `linegate run` are reported beside it.
 
-Each side is checked at Kamailio: usrloc statistics while running, and at the end the
+Each side is checked at Kamailio at the end (the linegate side watches its own log
+while running, and asks Kamailio only once all are logged: polling Kamailio during a
+run would load the CPUs it needs, which the SIPp side does not do), with the
 ul.dump RPC (brief: AORs only) counted per user prefix. kamcmd refuses a dump of
 10,000 bindings ("ERROR: reply too big"), so the same RPC goes over jsonrpcs' FIFO.
 Also recorded: REGISTERs Kamailio received (core:rcv_requests_register; 2 x N without
@@ -475,6 +477,34 @@ class Gateway:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class LogWatcher:
+    """Counts the accounts whose registration the gateway logged as registered, reading
+    only what was appended since the last call."""
+
+    def __init__(self, path):
+        self.path = path
+        self.offset = 0
+        self.partial = ""
+        self.ids = set()
+
+    def registered(self):
+        try:
+            with open(self.path, errors="replace") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+                self.offset = f.tell()
+        except OSError:
+            return len(self.ids)
+        lines = (self.partial + chunk).split("\n")
+        self.partial = lines.pop()
+        for line in lines:
+            if "state=registered" in line and "kind=account" in line:
+                m = re.search(r"\bid=(\S+)", line)
+                if m:
+                    self.ids.add(m.group(1))
+        return len(self.ids)
+
+
 def log_marks(path, n):
     """(first 'registering', last 'registered', count registered) from the registration
     client's info lines."""
@@ -514,6 +544,7 @@ def run_linegate(args, kam, users, workdir, label):
         deadline = started + args.run_timeout
         kam_done = None
         ctl_done = None
+        watcher = LogWatcher(gw.log_path)
         signaling_cpu = 0.0
         sig_pid = None
         while time.monotonic() < deadline:
@@ -528,7 +559,13 @@ def run_linegate(args, kam, users, workdir, label):
             if sig_pid:
                 signaling_cpu = max(signaling_cpu, cpu_seconds_of(sig_pid))
             if kam_done is None:
-                if kam.registered_count() - max(before, 0) >= n:
+                # Watch the gateway's own log (a read of new bytes, in this process)
+                # until every account says registered, and only then ask Kamailio: a
+                # kamcmd every 50 ms (a process start and an RPC) would load the two
+                # CPUs Kamailio needs, which the SIPp side, waiting for SIPp's exit, does
+                # not do.
+                logged_now = watcher.registered()
+                if logged_now >= n and kam.registered_count() - max(before, 0) >= n:
                     kam_done = time.monotonic()
                 else:
                     time.sleep(0.05)
