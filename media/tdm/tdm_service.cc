@@ -136,10 +136,14 @@ Status TdmService::Configure(const config::v1::Config& config) {
     auto region = tdmbus::CardRegion::Create(*name, CardGeometry(tdm_, channels));
     if (!region) return Error{"card " + card_config.name() + ": TDM bus region: " + region.error()};
     card.region = std::make_unique<tdmbus::CardRegion>(std::move(*region));
+    // Owned by the service from here on, so that a driver that fails below does not leave
+    // the region behind in /dev/shm (the destructor unlinks it).
+    cards_.push_back(std::move(card));
+    Card& added = cards_.back();
     if (tdm_.driver() == config::v1::TDM_DRIVER_DAHDI) {
       auto dahdi_card = OpenDahdiCard(card_config);
       if (!dahdi_card) return Error{"card " + card_config.name() + ": " + dahdi_card.error()};
-      card.dahdi = std::move(*dahdi_card);
+      added.dahdi = std::move(*dahdi_card);
     } else {
       sim::SimCardConfig sim_config;
       sim_config.phones = card_config.fxs_ports();
@@ -147,16 +151,15 @@ Status TdmService::Configure(const config::v1::Config& config) {
       sim_config.frame_samples = frame_samples;
       auto sim_card = sim::SimCard::Create(*clock_, sim_config);
       if (!sim_card) return Error{"card " + card_config.name() + ": " + sim_card.error()};
-      card.sim = std::move(*sim_card);
+      added.sim = std::move(*sim_card);
     }
-    auto audio = sim::TdmBusCardAudio::Create(*card.region, channels, frame_samples);
+    auto audio = sim::TdmBusCardAudio::Create(*added.region, channels, frame_samples);
     if (!audio) return Error{"card " + card_config.name() + ": " + audio.error()};
-    card.audio = std::make_unique<sim::TdmBusCardAudio>(std::move(*audio));
+    added.audio = std::make_unique<sim::TdmBusCardAudio>(std::move(*audio));
     log::Info("card ready", {{"card", card_config.name()},
-                             {"region", card.region->name()},
+                             {"region", added.region->name()},
                              {"channels", channels},
-                             {"resumed", card.region->resumed()}});
-    cards_.push_back(std::move(card));
+                             {"resumed", added.region->resumed()}});
   }
   for (const auto& line : lines_) {
     auto location = LocateLine(tdm_, line.line());

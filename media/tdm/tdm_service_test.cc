@@ -199,9 +199,21 @@ TEST(TdmService, DahdiCardsAreOpenedClockedAndCommandedThroughTheDriver) {
 TEST(TdmService, AMissingDahdiDriverIsAClearError) {
   dahdi::FakeDahdiDevice fake;  // no channels: as if the module were not loaded
   TdmService service(SteadyClock::Instance(), &fake);
-  Status configured = service.Configure(DahdiConfig());
+  const config::v1::Config config = DahdiConfig();
+  Status configured = service.Configure(config);
   ASSERT_FALSE(configured.ok());
   EXPECT_NE(configured.error().find("card sim0"), std::string::npos) << configured.error();
+}
+
+TEST(TdmService, AFailedCardLeavesNoRegionBehind) {
+  const config::v1::Config config = DahdiConfig();
+  const std::string region = "/dev/shm" + *tdmbus::RegionName(TdmBusPrefix(config), 0);
+  {
+    dahdi::FakeDahdiDevice fake;  // no channels: the card fails after its region was made
+    TdmService service(SteadyClock::Instance(), &fake);
+    ASSERT_FALSE(service.Configure(config).ok());
+  }
+  EXPECT_NE(::access(region.c_str(), F_OK), 0) << region << " left behind";
 }
 
 }  // namespace
