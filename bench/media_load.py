@@ -52,6 +52,9 @@ import threading
 import time
 from datetime import datetime, timezone
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from harness import pids_naming  # noqa: E402  (one /proc scan for tests and benches)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(HERE)
 LOOPBACK = "127.0.0.1"
@@ -394,18 +397,7 @@ class Gateway:
             return dict(pool.map(create, sorted(remotes.items())))
 
     def processes_of_this_gateway(self):
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmdline = f.read()
-            except OSError:
-                continue
-            if self.runtime_dir.encode() in cmdline or self.config.encode() in cmdline:
-                pids.append(int(entry))
-        return pids
+        return pids_naming(self.runtime_dir, self.config)
 
     def stop(self):
         if self.process:

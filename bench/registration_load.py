@@ -51,6 +51,9 @@ SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "interop"))
 from kamailio import Kamailio, free_udp_port  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
+from harness import pids_naming  # noqa: E402  (one /proc scan for tests and benches)
+
 DOMAIN = "gw.test"
 
 
@@ -436,18 +439,7 @@ class Gateway:
 
     def pids(self):
         """Our gateway's processes: command lines naming this run's config or runtime dir."""
-        out = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmdline = f.read()
-            except OSError:
-                continue
-            if self.config.encode() in cmdline or self.runtime_dir.encode() in cmdline:
-                out.append(int(entry))
-        return out
+        return pids_naming(self.config, self.runtime_dir)
 
     def signaling_pid(self):
         for pid in self.pids():

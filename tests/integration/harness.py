@@ -64,6 +64,25 @@ tdm:
 {extra}"""
 
 
+def pids_naming(*needles):
+    """Pids (other than ours) whose command line holds any of `needles`: the processes of
+    one gateway, found by its configuration file or runtime directory. Also used by the
+    bench/ load scripts."""
+    wanted = [n.encode() for n in needles]
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if any(n in cmdline for n in wanted):
+            pids.append(int(entry))
+    return pids
+
+
 def pid_alive(pid):
     """True while pid exists and is not a zombie."""
     try:
@@ -161,19 +180,7 @@ class GatewayTestCase(unittest.TestCase):
 
     def processes_of_this_gateway(self):
         """Pids whose command line mentions this test's runtime directory."""
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmdline = f.read()
-            except OSError:
-                continue
-            if (self.runtime_dir.encode() in cmdline or self.config.encode() in cmdline) \
-                    and int(entry) != os.getpid() and pid_alive(int(entry)):
-                pids.append(int(entry))
-        return pids
+        return [pid for pid in pids_naming(self.runtime_dir, self.config) if pid_alive(pid)]
 
     def gateway_log(self):
         self.log.flush()
