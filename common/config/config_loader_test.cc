@@ -49,7 +49,7 @@ TEST_P(LoaderErrors, ReportsExactMessage) {
   EXPECT_EQ(result.error(), GetParam().expected);
 }
 
-const std::string kSections = "gateway, runtime, bus, supervision, signaling, media, tdm";
+const std::string kSections = "gateway, runtime, bus, supervision, signaling, media, tdm, calls";
 const std::string kMediaFields = "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms, shards";
 const std::string kLevels = "trace, debug, info, warn, error, critical";
 
@@ -63,7 +63,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:2:3: media.procss_count: unknown field (known fields: " + kMediaFields + ")"},
         ErrorCase{
             "UnknownInListElement", "tdm:\n  cards:\n    - name: a\n      fxs: 2\n",
-            "x.yaml:4:7: tdm.cards[0].fxs: unknown field (known fields: name, fxs_ports, fxo_ports, dahdi)"},
+            "x.yaml:4:7: tdm.cards[0].fxs: unknown field (known fields: name, fxs_ports, fxo_ports, dahdi, sim)"},
         ErrorCase{"UnknownOddKeyIsQuoted", "\"me dia\": 1\n",
                   "x.yaml:1:1: \"me dia\": unknown field (known fields: " + kSections + ")"},
         ErrorCase{"CaseMatters", "Media:\n  process_count: 2\n",
