@@ -12,14 +12,21 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 from harness import free_port as free_udp_port  # noqa: E402,F401  (one free-port helper for all tests)
 
-MODULES = ["kex", "pv", "tm", "sl", "maxfwd", "textops", "usrloc", "registrar", "db_text", "auth", "auth_db", "ctl"]
+MODULES = ["kex", "pv", "tm", "sl", "rr", "maxfwd", "textops", "siputils", "xlog", "usrloc", "registrar", "db_text",
+           "auth", "auth_db", "ctl"]
 
 MODULE_DIR = "/usr/lib/x86_64-linux-gnu/kamailio/modules"
 
 
 class Kamailio:
-    def __init__(self, users, domain="gw.test", algorithm=None, port=None, min_expires=60):
+    def __init__(self, users, domain="gw.test", algorithm=None, port=None, min_expires=60, calls=False,
+                 static_routes=None):
+        """calls: also act as the calls' proxy: INVITEs are challenged (407), then sent
+        to the callee's registered contact, or to static_routes[number] ("ip:port")
+        for numbers served by peers that do not register (SIPp)."""
         self.min_expires = min_expires
+        self.calls = calls
+        self.static_routes = static_routes or {}
         self.users = users  # {username: password}
         self.domain = domain
         self.algorithm = algorithm
@@ -62,18 +69,52 @@ modparam("registrar", "min_expires", {self.min_expires})
 {algorithm}
 request_route {{
   if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+{self._call_routing_head()}
   if (is_method("OPTIONS")) {{ sl_send_reply("200", "OK"); exit; }}
   if (is_method("REGISTER")) {{
     if (!auth_check("$fd", "subscriber", "0")) {{ auth_challenge("$fd", "1"); exit; }}
     if (!save("location")) {{ sl_reply_error(); }}
     exit;
   }}
+{self._call_routing_tail()}
   sl_send_reply("404", "Not Here");
 }}
 """
         self.cfg_path = os.path.join(self.dir, "kamailio.cfg")
         with open(self.cfg_path, "w") as f:
             f.write(cfg)
+
+    def _call_routing_head(self):
+        if not self.calls:
+            return ""
+        # In-dialog requests follow the Record-Route this proxy put in; CANCEL and the
+        # ACK of a failed INVITE go to the transaction they belong to.
+        return """  if (has_totag()) {
+    if (loose_route()) { t_relay(); exit; }
+    if (is_method("ACK")) { if (t_check_trans()) { t_relay(); } exit; }
+    sl_send_reply("404", "Not here");
+    exit;
+  }
+  if (is_method("CANCEL")) { if (t_check_trans()) { t_relay(); } exit; }"""
+
+    def _call_routing_tail(self):
+        if not self.calls:
+            return ""
+        statics = "".join(
+            f'    if ($rU == "{number}") {{ $du = "sip:{target}"; t_relay(); exit; }}\n'
+            for number, target in sorted(self.static_routes.items()))
+        return f"""  if (is_method("INVITE|MESSAGE|REFER|SUBSCRIBE")) {{
+    if (!proxy_authorize("$fd", "subscriber")) {{
+      xlog("L_NOTICE", "challenge $rm from $fU\\n");
+      proxy_challenge("$fd", "0");
+      exit;
+    }}
+    consume_credentials();
+    record_route();
+{statics}    if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+    t_relay();
+    exit;
+  }}"""
 
     def start(self, timeout=10):
         self._write_files()

@@ -1,0 +1,417 @@
+"""Calls end to end with real peers (calls issue, acceptance 1-3): Kamailio as the
+proxy/registrar that challenges INVITEs with 407, baresip as real phones on the IP side,
+SIPp as scenario peer, and the simulated phones and exchange line of the `sim` card on
+the line side, driven with `linegatectl line N ...`. Audio is checked by frequency and
+level as in the media tests: the simulated phone's `listen` on the line side, baresip's
+recording of what it received on the IP side."""
+import json
+import os
+import re
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from harness import GatewayTestCase, config_text, free_port, wait_for  # noqa: E402
+from kamailio import Kamailio  # noqa: E402
+from baresip import Baresip  # noqa: E402
+import sipp_calls  # noqa: E402
+import rtp_peer  # noqa: E402
+
+LISTEN = re.compile(r"heard (?:([0-9.]+) Hz at (-?[0-9.]+) dBm0.*?|silence.*?); (?:no DTMF|DTMF ([0-9A-D*#]+))")
+DOMAIN = "gw.test"
+FXS = 8
+FXO_LINE = 9
+PHONE_NUMBERS = {line: f"{2000 + line}" for line in range(1, FXS + 1)}
+SIP_USERS = {"100": "pw-100", "200": "pw-200", "201": "pw-201", "202": "pw-202", "300": "pw-300"}
+# US call progress tones: dial 350+440, ringback 440+480, busy/reorder 480+620 Hz.
+DIAL_TONE = (350, 440)
+BUSY_TONE = (480, 620)
+
+
+def calls_config(runtime_dir, sip_port, kamailio_port, sipp_routes=""):
+    endpoints = "".join(
+        f"    - line: {line}\n      phone_number: \"{number}\"\n      password: pw-{number}\n"
+        for line, number in PHONE_NUMBERS.items())
+    endpoints += f"    - line: {FXO_LINE}\n      phone_number: \"2009\"\n      fxo_destination: \"300\"\n"
+    signaling = f"""  domain: {DOMAIN}
+  registration:
+    mode: per_endpoint
+    proxy_set: kamailio
+    expires_s: 300
+  proxy_sets:
+    - name: kamailio
+      keepalive_interval_s: 0
+      proxies:
+        - address: 127.0.0.1
+          port: {kamailio_port}
+  endpoints:
+{endpoints}"""
+    calls = f"""calls:
+  codecs: [pcmu, pcma]
+  no_answer_timeout_s: 4
+  fxo_answer_rings: 2
+  dial_plan:
+    digit_map: "x.T"
+    inter_digit_timeout_s: 2
+  hunt_groups:
+    - name: pair
+      lines: [7, 8]
+      mode: sequential
+      busy_status: 503
+  ip_to_tel_routes:
+    - called: "7000$"
+      hunt_group: pair
+{sipp_routes}"""
+    text = config_text(runtime_dir, media_processes=1, fxs=FXS, fxo=1, sip_port=sip_port,
+                       signaling_extra=signaling, extra=calls)
+    # Registrations and calls of a test need the gateway's numbers only on line 1-9.
+    text = text.replace("  log_level: info", "  log_level: debug")
+    return text
+
+
+class CallTestCase(GatewayTestCase):
+    """A gateway whose eight phone numbers register with a fresh Kamailio that proxies
+    calls and challenges every INVITE."""
+
+    def setUp(self):
+        super().setUp()
+        self.peers = []
+        users = {**{n: f"pw-{n}" for n in PHONE_NUMBERS.values()}, **SIP_USERS}
+        self.sipp_uas_port = free_port()
+        self.kamailio = Kamailio(users, domain=DOMAIN, calls=True, min_expires=10,
+                                 static_routes={"486": f"127.0.0.1:{self.sipp_uas_port}"}).start()
+        self.sip_port = free_port()
+        with open(self.config, "w") as f:
+            f.write(calls_config(self.runtime_dir, self.sip_port, self.kamailio.port))
+        self.start()
+        self.assertIsNotNone(self.wait_healthy(timeout=8.0), self.gateway_log())
+        registered = wait_for(lambda: self.kamailio.registered_aors() >= set(PHONE_NUMBERS.values()), timeout=8.0,
+                              step=0.2)
+        self.assertTrue(registered, f"registered: {self.kamailio.registered_aors()}\n{self.gateway_log()[-3000:]}")
+
+    def tearDown(self):
+        for peer in self.peers:
+            peer.stop()
+        super().tearDown()
+        self.kamailio.stop()
+
+    # --- helpers ---
+    def ok(self, *args):
+        result = self.ctl(*args)
+        self.assertEqual(result.returncode, 0, f"linegatectl {' '.join(args)}: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def phone(self, user, tone_hz, answer_auto=False):
+        peer = Baresip(user, SIP_USERS[user], DOMAIN, self.kamailio.port, tone_hz=tone_hz,
+                       answer_auto=answer_auto).start()
+        self.peers.append(peer)
+        self.assertTrue(wait_for(lambda: user in self.kamailio.registered_aors(), timeout=5.0, step=0.1),
+                        peer.read_log()[-2000:])
+        return peer
+
+    def sipp(self, scenario, **kwargs):
+        peer = sipp_calls.Sipp(scenario, **kwargs)
+        self.peers.append(peer)
+        return peer.start()
+
+    def listen(self, line, ms=500):
+        text = self.ok("line", str(line), "listen", str(ms))
+        match = LISTEN.search(text)
+        self.assertIsNotNone(match, text)
+        if match.group(1) is None:
+            return None, None
+        return float(match.group(1)), float(match.group(2))
+
+    def line_status(self, line):
+        return self.ok("line", str(line), "status")
+
+    def calls(self):
+        return json.loads(self.ok("calls", "--json")).get("calls", [])
+
+    def wait_call_state(self, line, state, timeout=6.0):
+        def found():
+            return any(c.get("line") == line and c.get("state") == state for c in self.calls())
+        return wait_for(found, timeout=timeout, step=0.1)
+
+    def wait_no_calls(self, timeout=6.0):
+        return wait_for(lambda: not self.calls(), timeout=timeout, step=0.1)
+
+    def cdr_rows(self):
+        path = os.path.join(self.runtime_dir, "cdr.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def wait_cdr(self, count=1, timeout=5.0):
+        """The CDR rows of the calls' IP legs (one row per call leg is written)."""
+        def ip_rows():
+            return [row for row in self.cdr_rows() if row.get("leg") == "ip"]
+        wait_for(lambda: len(ip_rows()) >= count, timeout=timeout, step=0.1)
+        return ip_rows()
+
+    def assert_tone(self, line, expected_hz, level=-10, what=""):
+        hz, dbm0 = self.listen(line, 500)
+        self.assertIsNotNone(hz, f"{what}: line {line} heard silence\n{self.gateway_log()[-3000:]}")
+        self.assertAlmostEqual(hz, expected_hz, delta=5, msg=what)
+        if level is not None:
+            self.assertAlmostEqual(dbm0, level, delta=1.5, msg=what)
+
+    def assert_hears_one_of(self, line, frequencies, what):
+        hz, _ = self.listen(line, 400)
+        self.assertIsNotNone(hz, f"{what}: silence\n{self.gateway_log()[-3000:]}")
+        self.assertTrue(any(abs(hz - f) < 8 for f in frequencies), f"{what}: heard {hz} Hz, expected {frequencies}")
+
+    def assert_peer_hears(self, peer, expected_hz, skip_s, what):
+        measured = wait_for(lambda: peer.measure_received(skip_s=skip_s, seconds=0.5), timeout=3.0, step=0.2)
+        self.assertIsNotNone(measured, f"{what}: nothing recorded\n{peer.read_log()[-2000:]}")
+        self.assertAlmostEqual(measured.frequency_hz, expected_hz, delta=5, msg=f"{what}: {measured}")
+        self.assertAlmostEqual(measured.level_dbm0, -10, delta=1.5, msg=f"{what}: {measured}")
+
+
+class IpToTelTest(CallTestCase):
+    """Acceptance 1: baresip, registered to Kamailio, calls line 3's number; the phone
+    rings with baresip's number as caller ID; off-hook answers; tones pass both ways;
+    BYE from either side ends the call; the CDR row is right."""
+
+    def call_line_3(self):
+        alice = self.phone("100", tone_hz=697)
+        alice.dial(f"sip:{PHONE_NUMBERS[3]}@{DOMAIN}")
+        shown = wait_for(lambda: "number=100" in self.line_status(3), timeout=8.0, step=0.2)
+        self.assertTrue(shown, f"{self.line_status(3)}\n{self.gateway_log()[-4000:]}")
+        self.ok("line", "3", "offhook")
+        self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 5), alice.read_log()[-2000:])
+        established = time.monotonic()
+        self.ok("line", "3", "tone", "1004", "-10")
+        time.sleep(1.0)
+        self.assert_tone(3, 697, what="phone hears baresip")
+        self.assert_peer_hears(alice, 1004, skip_s=time.monotonic() - established - 0.6, what="baresip hears phone")
+        self.ok("line", "3", "tone", "off")
+        return alice
+
+    def test_baresip_calls_line_3_and_hangs_up(self):
+        alice = self.call_line_3()
+        alice.hangup()
+        self.assertTrue(self.wait_no_calls(), self.calls())
+        # The far end hung up: the phone hears reorder/busy tone until it hangs up.
+        self.assert_hears_one_of(3, BUSY_TONE, "after remote BYE")
+        self.ok("line", "3", "onhook")
+        rows = self.wait_cdr(1)
+        self.assertEqual(len(rows), 1, rows)
+        row = rows[0]
+        self.assertEqual(row["direction"], "ip-to-tel")
+        self.assertEqual(row["line"], 3)
+        self.assertEqual(row["caller"], "100")
+        self.assertEqual(row["callee"], PHONE_NUMBERS[3])
+        self.assertEqual(row["released_by"], "ip")
+        self.assertEqual(row["codec"], "PCMU")
+        self.assertGreater(row["rtp_packets_received"], 50)
+        self.assertGreater(row["rtp_packets_sent"], 50)
+        self.assertIsNotNone(row["connect_ms"])
+
+    def test_phone_hangs_up_first(self):
+        alice = self.call_line_3()
+        self.ok("line", "3", "onhook")
+        self.assertIsNotNone(alice.wait_event("CALL_CLOSED", 5), alice.read_log()[-2000:])
+        rows = self.wait_cdr(1)
+        self.assertEqual(rows[0]["released_by"], "tel", rows)
+
+
+class TelToIpTest(CallTestCase):
+    """Acceptance 2: line 5 goes off-hook, hears dial tone, dials 200#; the INVITE goes
+    through Kamailio, which challenges it with 407; baresip answers; audio both ways;
+    on-hook sends BYE."""
+
+    def test_line_5_dials_200(self):
+        bob = self.phone("200", tone_hz=852, answer_auto=True)
+        self.ok("line", "5", "offhook")
+        time.sleep(0.3)
+        self.assert_hears_one_of(5, DIAL_TONE, "dial tone")
+        self.ok("line", "5", "dial", "200#")
+        self.assertIsNotNone(bob.wait_event("CALL_ESTABLISHED", 8),
+                             f"{bob.read_log()[-2000:]}\n{self.gateway_log()[-4000:]}")
+        established = time.monotonic()
+        self.assertIn("challenge INVITE from 2005", self.kamailio.read_log())
+        self.ok("line", "5", "tone", "1004", "-10")
+        time.sleep(1.0)
+        self.assert_tone(5, 852, what="phone hears baresip")
+        self.assert_peer_hears(bob, 1004, skip_s=time.monotonic() - established - 0.6, what="baresip hears phone")
+        self.ok("line", "5", "onhook")
+        self.assertIsNotNone(bob.wait_event("CALL_CLOSED", 5), bob.read_log()[-2000:])
+        rows = self.wait_cdr(1)
+        self.assertEqual(rows[0]["direction"], "tel-to-ip", rows)
+        self.assertEqual(rows[0]["callee"], "200", rows)
+        self.assertEqual(rows[0]["caller"], PHONE_NUMBERS[5], rows)
+
+
+class FailureTest(CallTestCase):
+    """Acceptance 3: busy, no answer, CANCEL, unknown number, all busy, codec mismatch."""
+
+    def direct_uac(self, status, service, payload_types=(0, 101)):
+        """SIPp calls the gateway directly (no proxy) and expects `status`."""
+        peer = self.sipp(sipp_calls.uac_expect_failure(status, payload_types), service=service,
+                         target=f"127.0.0.1:{self.sip_port}")
+        code = peer.wait(20)
+        self.assertEqual(code, 0, f"SIPp expected {status}\n{peer.trace()}\n{self.gateway_log()[-3000:]}")
+        return peer
+
+    def test_busy_line_answers_486(self):
+        self.ok("line", "4", "offhook")
+        time.sleep(0.3)
+        self.direct_uac(486, PHONE_NUMBERS[4])
+
+    def test_busy_far_end_gives_local_busy_tone(self):
+        uas = self.sipp(sipp_calls.uas_answer(486), port=self.sipp_uas_port)
+        self.ok("line", "2", "offhook")
+        time.sleep(0.3)
+        self.ok("line", "2", "dial", "486#")
+        self.assertEqual(uas.wait(15), 0, uas.trace())
+        time.sleep(0.5)
+        self.assert_hears_one_of(2, BUSY_TONE, "busy tone after 486")
+
+    def test_unknown_number_404(self):
+        self.direct_uac(404, "9999")
+
+    def test_all_lines_of_group_busy_503(self):
+        self.ok("line", "7", "offhook")
+        self.ok("line", "8", "offhook")
+        time.sleep(0.3)
+        self.direct_uac(503, "7000")
+
+    def test_codec_mismatch_488(self):
+        self.direct_uac(488, PHONE_NUMBERS[1], payload_types=(3,))
+
+    def test_no_answer(self):
+        alice = self.phone("100", tone_hz=697)
+        alice.dial(f"sip:{PHONE_NUMBERS[2]}@{DOMAIN}")
+        self.assertTrue(wait_for(lambda: "number=100" in self.line_status(2), timeout=8.0, step=0.2))
+        closed = alice.wait_event("CALL_CLOSED", 10)
+        self.assertIsNotNone(closed, alice.read_log()[-2000:])
+        self.assertIn("480", closed.get("param", ""), closed)
+        self.assertNotIn("ring ringing", self.line_status(2))
+
+    def test_cancel_while_ringing(self):
+        alice = self.phone("100", tone_hz=697)
+        alice.dial(f"sip:{PHONE_NUMBERS[2]}@{DOMAIN}")
+        self.assertTrue(wait_for(lambda: "number=100" in self.line_status(2), timeout=8.0, step=0.2))
+        alice.hangup()
+        self.assertTrue(self.wait_no_calls(), self.calls())
+        rows = self.wait_cdr(1)
+        self.assertEqual(rows[0]["ip_release"]["sip_code"], 487, rows)
+        self.assertIsNone(rows[0]["connect_ms"], rows)
+
+
+class SupplementaryTest(CallTestCase):
+    """Acceptance 3: hold and resume by re-INVITE, blind transfer by REFER, call waiting
+    with swap, three-way conference, FXO incoming with polarity-reversal disconnect."""
+
+    def session_directions(self, line):
+        listed = json.loads(self.ok("media", "list", "--json"))
+        return {s.get("leg", 0): s.get("params", {}).get("direction", "DIRECTION_UNSPECIFIED")
+                for s in listed.get("sessions", []) if s["line"] == line}
+
+    def test_hold_and_resume_by_reinvite(self):
+        alice = self.phone("100", tone_hz=697)
+        alice.dial(f"sip:{PHONE_NUMBERS[3]}@{DOMAIN}")
+        self.assertTrue(wait_for(lambda: "number=100" in self.line_status(3), timeout=8.0, step=0.2))
+        self.ok("line", "3", "offhook")
+        self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 5))
+        time.sleep(0.8)
+        self.assert_tone(3, 697, what="before hold")
+        alice.command("hold")
+        held = wait_for(lambda: self.session_directions(3).get(0) in ("DIRECTION_RECVONLY", "DIRECTION_INACTIVE"),
+                        timeout=5.0, step=0.1)
+        self.assertTrue(held, self.session_directions(3))
+        alice.command("resume")
+        resumed = wait_for(lambda: self.session_directions(3).get(0) in ("DIRECTION_SENDRECV",
+                                                                          "DIRECTION_UNSPECIFIED"),
+                           timeout=5.0, step=0.1)
+        self.assertTrue(resumed, self.session_directions(3))
+        time.sleep(0.8)
+        self.assert_tone(3, 697, what="after resume")
+
+    def test_blind_transfer_by_refer(self):
+        alice = self.phone("100", tone_hz=697)
+        carol = self.phone("202", tone_hz=1209, answer_auto=True)
+        alice.dial(f"sip:{PHONE_NUMBERS[3]}@{DOMAIN}")
+        self.assertTrue(wait_for(lambda: "number=100" in self.line_status(3), timeout=8.0, step=0.2))
+        self.ok("line", "3", "offhook")
+        self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 5))
+        alice.command("transfer", f"sip:202@{DOMAIN}")
+        self.assertIsNotNone(carol.wait_event("CALL_ESTABLISHED", 10),
+                             f"{carol.read_log()[-2000:]}\n{self.gateway_log()[-4000:]}")
+        self.assertIsNotNone(alice.wait_event("CALL_CLOSED", 10), alice.read_log()[-2000:])
+        time.sleep(1.0)
+        self.assert_tone(3, 1209, what="phone hears the transfer target")
+
+    def test_call_waiting_and_swap(self):
+        alice = self.phone("100", tone_hz=697)
+        bob = self.phone("200", tone_hz=852)
+        alice.dial(f"sip:{PHONE_NUMBERS[6]}@{DOMAIN}")
+        self.assertTrue(wait_for(lambda: "number=100" in self.line_status(6), timeout=8.0, step=0.2))
+        self.ok("line", "6", "offhook")
+        self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 5))
+        bob.dial(f"sip:{PHONE_NUMBERS[6]}@{DOMAIN}")
+        # Call waiting: the phone gets the type 2 caller ID of the second caller.
+        self.assertTrue(wait_for(lambda: "number=200" in self.line_status(6), timeout=8.0, step=0.2),
+                        f"{self.line_status(6)}\n{self.gateway_log()[-4000:]}")
+        self.ok("line", "6", "flash")
+        self.assertIsNotNone(bob.wait_event("CALL_ESTABLISHED", 5), self.gateway_log()[-4000:])
+        time.sleep(1.0)
+        self.assert_tone(6, 852, what="after swap the phone hears the second caller")
+        self.ok("line", "6", "flash")
+        time.sleep(1.5)
+        self.assert_tone(6, 697, what="after a second flash, the first caller again")
+
+    def test_three_way_conference(self):
+        alice = self.phone("201", tone_hz=697, answer_auto=True)
+        bob = self.phone("202", tone_hz=1209, answer_auto=True)
+        self.ok("line", "5", "offhook")
+        time.sleep(0.3)
+        self.ok("line", "5", "dial", "201#")
+        self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 8), self.gateway_log()[-4000:])
+        self.ok("line", "5", "flash")
+        time.sleep(0.5)
+        self.ok("line", "5", "dial", "202#")
+        self.assertIsNotNone(bob.wait_event("CALL_ESTABLISHED", 8), self.gateway_log()[-4000:])
+        self.ok("line", "5", "flash")  # conference
+        self.assertTrue(wait_for(lambda: all(self.session_conference(5)), timeout=5.0, step=0.1))
+        self.ok("line", "5", "tone", "1633", "-10")
+        time.sleep(1.5)
+        # Each party hears the other two: check each baresip's recording for both tones.
+        for peer, others in ((alice, (1633, 1209)), (bob, (1633, 697))):
+            samples = self.recent_samples(peer, 0.5)
+            for hz in others:
+                level = rtp_peer.tone_level_dbm0(samples, hz)
+                self.assertGreater(level, -20, f"{peer.user} hears {hz} Hz at {level:.1f} dBm0")
+        self.ok("line", "5", "tone", "off")
+
+    def session_conference(self, line):
+        listed = json.loads(self.ok("media", "list", "--json"))
+        flags = [s.get("params", {}).get("conference", False) for s in listed.get("sessions", []) if s["line"] == line]
+        return flags if len(flags) == 2 else [False]
+
+    def recent_samples(self, peer, seconds):
+        path = peer.received_wav()
+        with open(path, "rb") as f:
+            data = f.read()[44:]
+        samples = [int.from_bytes(data[i:i + 2], "little", signed=True) for i in range(0, len(data) - 1, 2)]
+        return samples[-int(seconds * 8000):]
+
+    def test_fxo_incoming_with_polarity_reversal_disconnect(self):
+        carol = self.phone("300", tone_hz=941, answer_auto=True)
+        self.ok("line", str(FXO_LINE), "ring", "--cid-number", "5550123")
+        self.assertIsNotNone(carol.wait_event("CALL_ESTABLISHED", 15),
+                             f"{carol.read_log()[-2000:]}\n{self.gateway_log()[-4000:]}")
+        self.ok("line", str(FXO_LINE), "reverse")
+        self.assertIsNotNone(carol.wait_event("CALL_CLOSED", 5), self.gateway_log()[-4000:])
+        rows = self.wait_cdr(1)
+        self.assertEqual(rows[0]["line"], FXO_LINE, rows)
+        self.assertEqual(rows[0]["released_by"], "tel", rows)
+
+
+if __name__ == "__main__":
+    unittest.main()
