@@ -545,12 +545,12 @@ def search_linegate(args, workdir, run, results, skipped, started):
                             + " / ".join(log_tail)[-300:] + ")"})
             print(f"{label}: not measured: {reason}", flush=True)
             return
-        pids = gw.pids()
         for rate in args.rate_list:
             if time.monotonic() - started + step_bound(args, rate) > args.deadline:
                 skipped.append(f"{label} @{rate}")
                 continue
             cdr_before = gw.cdr_count()
+            pids = gw.pids()  # again each step: a restarted process has a new pid
             r = run_uac(args, workdir, f"{label}-{rate}", gw.target, rate, int(rate * args.step_seconds),
                         args.lines, int(args.hold * 1000), lambda: gw.cpu_seconds(pids))
             r.update(who="linegate", run=run)
