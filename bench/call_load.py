@@ -212,6 +212,7 @@ class Gateway:
         with open(self.config, "w") as f:
             f.write(gateway_yaml(self.runtime_dir, self.sip_port, args.lines, args.auto_answer_ms,
                                  args.rtp_port_min, args.rtp_port_max, args.log_level))
+        self.keep = args.keep
         self.process = None
         self.log = None
 
@@ -286,6 +287,10 @@ class Gateway:
                     os.unlink(os.path.join("/dev/shm", name))
         except OSError:
             pass
+        if self.keep:
+            print(f"gateway directory kept: {self.dir}", flush=True)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------
