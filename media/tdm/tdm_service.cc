@@ -149,6 +149,7 @@ Status TdmService::Configure(const config::v1::Config& config) {
       sim_config.phones = card_config.fxs_ports();
       sim_config.exchange_lines = card_config.fxo_ports();
       sim_config.frame_samples = frame_samples;
+      sim_config.phone.auto_answer_ms = card_config.sim().auto_answer_ms();
       auto sim_card = sim::SimCard::Create(*clock_, sim_config);
       if (!sim_card) return Error{"card " + card_config.name() + ": " + sim_card.error()};
       added.sim = std::move(*sim_card);
@@ -386,6 +387,23 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
       break;
     case linev1::PortCommandRequest::kMessageWaiting:
       command = sim::LineCommand::MessageWaiting(request.message_waiting());
+      break;
+    case linev1::PortCommandRequest::kDisconnectMs:
+      if (request.disconnect_ms() == 0 || request.disconnect_ms() > sim::kMaxDisconnectMs) {
+        return Error{"disconnect_ms must be 1.." + std::to_string(sim::kMaxDisconnectMs)};
+      }
+      if (!state.fxs) {
+        return Error{"disconnect does not apply to line " + std::to_string(request.line()) + " (FXO)"};
+      }
+      if (cards_[state.card].dahdi) {
+        // See DahdiLine::Apply: no DAHDI call denies loop current for a given time.
+        linev1::PortCommandReply unsupported;
+        unsupported.set_result("not supported on dahdi");
+        log::Info("port command not supported",
+                  {{"line", request.line()}, {"command", "disconnect"}, {"driver", "dahdi"}});
+        return unsupported;
+      }
+      command = sim::LineCommand::Disconnect(request.disconnect_ms());
       break;
     case linev1::PortCommandRequest::COMMAND_NOT_SET:
       return Error{"no port command given"};

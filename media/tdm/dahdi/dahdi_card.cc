@@ -228,6 +228,11 @@ CommandResult DahdiLine::Apply(const LineCommand& command) {
       if (result == CommandResult::kOk) seized_ = false;
       return result;
     }
+    case LineCommandType::kDisconnect:
+      // DAHDI has no call that denies loop current for a given time (a kewlstart port
+      // drops it for its fixed kewl time when set on-hook, which also ends the channel's
+      // call state); TdmService answers "not supported on dahdi" before coming here.
+      return Refuse(CommandResult::kNotApplicable);
   }
   return Refuse(CommandResult::kInvalid);
 }
