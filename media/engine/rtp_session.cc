@@ -228,7 +228,8 @@ void RtpSession::SendAudio(uint64_t sample_clock, bool marker) {
   ++packets_sent_;
 }
 
-void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_clock, TimePoint) {
+void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_clock, TimePoint,
+                          std::span<const int16_t> conference) {
   last_sample_clock_ = sample_clock;
   std::span<const int16_t> frame = line_frame;
   if (echo_ && echo_->enabled() && line_frame.size() == echo_output_.size()) {
@@ -255,10 +256,19 @@ void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_c
     } else {
       if (settings_.rfc4733 && settings_.send) event_sender_.KeyUp(std::min(at, sample_clock + frame.size()));
       ++dtmf_sent_;
-      events_->OnDtmf(settings_.line, event.digit, SamplesToMs(at - std::min(at, dtmf_start_)), false);
+      if (report_line_digits_) {
+        events_->OnDtmf(settings_.line, event.digit, SamplesToMs(at - std::min(at, dtmf_start_)), false);
+      }
     }
   }
   if (!settings_.send) return;
+  if (!conference.empty() && conference.size() == frame.size() && frame.size() <= conference_mix_.size()) {
+    for (size_t i = 0; i < frame.size(); ++i) {
+      const int32_t sum = int32_t{frame[i]} + int32_t{conference[i]};
+      conference_mix_[i] = static_cast<int16_t>(std::clamp<int32_t>(sum, -32768, 32767));
+    }
+    frame = std::span<const int16_t>(conference_mix_.data(), frame.size());
+  }
 
   if (payload_samples_ == 0) payload_clock_ = sample_clock;
   if (encoder_) {
@@ -340,6 +350,10 @@ void RtpSession::ToLine(std::span<int16_t> frame) {
   jitter_buffer_.Get(frame);
   if (!pass_through_) CheckFaxTones(frame, network_fax_);
   if (dtmf_playing_) dtmf_player_.Generate(frame);
+  if (frame.size() == echo_reference_.size()) std::copy(frame.begin(), frame.end(), echo_reference_.begin());
+}
+
+void RtpSession::SetEchoReference(std::span<const int16_t> frame) {
   if (frame.size() == echo_reference_.size()) std::copy(frame.begin(), frame.end(), echo_reference_.begin());
 }
 
@@ -466,6 +480,7 @@ void RtpSession::SendBye() { SendRtcp(clock_->Now(), last_sample_clock_, true); 
 
 void RtpSession::FillStats(v1::SessionStats& stats) const {
   stats.set_line(settings_.line);
+  stats.set_leg(params_.leg());
   *stats.mutable_params() = params_;
   stats.set_local_port(io_->LocalPort(rtp_flow_));
   stats.set_packets_sent(packets_sent_);
