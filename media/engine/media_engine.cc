@@ -304,9 +304,9 @@ void MediaEngine::UpdateLegRoles(Channel& channel) {
     channel.conference[leg] = channel.legs[leg] && channel.legs[leg]->params().conference();
     if (!channel.legs[leg]) continue;
     ++channel.leg_count;
-    // The lowest leg reports the line's digits; the other sends its telephone-events
+    // The lowest leg reports the line's digits and fax tones; the other acts on them
     // quietly, so that one key press is one DtmfDetected event.
-    channel.legs[leg]->set_report_line_digits(!reporter_chosen);
+    channel.legs[leg]->set_report_line_events(!reporter_chosen);
     reporter_chosen = true;
   }
   // A conference that begins again must not start with what was played long ago.
@@ -522,6 +522,14 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
     std::memcpy(from_frame_.data(), from, frame_samples_ * sizeof(int16_t));
     channel.from_line->EndRead();
   }
+  // One detector serves the acknowledgement and dialled digits, never both in a frame.
+  const bool awaiting_ack = channel.type2 == Type2Phase::kAwaitAck;
+  if (awaiting_ack && from_valid) DetectLineDigits(channel, true);
+  if (channel.type2 != Type2Phase::kIdle && channel.leg_count > 0) {
+    // Type 2 under way: the parties hear nothing from the line (the acknowledgement
+    // digit must not reach them, as audio, telephone-event or DtmfDetected).
+    std::fill(from_frame_.begin(), from_frame_.end(), int16_t{0});
+  }
   std::span<int16_t> out(to_frame_);
   if (channel.leg_count > 0) {
     ProcessLegs(channel, sample_clock, now, from_valid, out);
@@ -536,11 +544,10 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
           events_->OnCallerId(channel.line, channel.dtmf_receiver->result());
         }
       }
-      if (channel.digit_detection && channel.type2 != Type2Phase::kAwaitAck) DetectLineDigits(channel, false);
+      if (channel.digit_detection && !awaiting_ack) DetectLineDigits(channel, false);
     }
     std::fill(out.begin(), out.end(), int16_t{0});
   }
-  if (channel.type2 == Type2Phase::kAwaitAck && from_valid) DetectLineDigits(channel, true);
   // Then what plays over the sessions' audio.
   if (channel.tone_active) channel.tone.Generate(out);
   if (channel.caller_id_pending && now >= channel.caller_id_due) {

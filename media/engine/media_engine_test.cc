@@ -907,5 +907,49 @@ TEST_F(MediaEngineTest, Type2CallerIdWaitsForTheAcknowledgementOfARealPhone) {
   }
 }
 
+// During type 2 the line's audio does not reach the call: the phone's acknowledgement is
+// neither a DtmfDetected event nor a telephone-event nor audio at the far end.
+TEST_F(MediaEngineTest, Type2AcknowledgementDoesNotReachTheCall) {
+  engine_.reset();
+  config_.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_DAHDI);
+  auto io = packetio::KernelSocketIo::Create({});
+  auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+  ASSERT_TRUE(engine) << engine.error();
+  engine_ = std::move(*engine);
+  engine_->Poll();
+  ASSERT_TRUE(engine_->CreateSession(Params(4)));
+  v1::SendCallerIdRequest request;
+  request.set_line(4);
+  request.set_off_hook(true);
+  request.mutable_caller_id()->set_number("5550000");
+  ASSERT_TRUE(engine_->SendCallerId(request).ok());
+  dsp::DtmfGenerator phone(dsp::DtmfGeneratorConfig{.on_ms = 60, .off_ms = 60});
+  std::array<int16_t, kFrame> frame;
+  for (int i = 0; i < 60; ++i) {
+    if (i == 10) {
+      ASSERT_TRUE(phone.Queue("A"));
+    }
+    phone.Generate(frame);
+    Tick(frame, 3);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(events_.dtmf.empty());
+  const auto packets = peer_.Drain();
+  for (const auto& packet : packets) {
+    rtp::RtpHeaderView view;
+    if (rtp::ParseRtpHeader(packet, view) != rtp::RtpParseStatus::kOk) continue;
+    EXPECT_NE(view.payload_type, 101) << "a telephone-event left";
+  }
+  EXPECT_LT(dsp::MeasureLevel(DecodeAudio(packets, 0)), -60.0);
+  // Afterwards the line's digits reach the call again.
+  ASSERT_TRUE(phone.Queue("5"));
+  for (int i = 0; i < 20; ++i) {
+    phone.Generate(frame);
+    Tick(frame, 3);
+  }
+  ASSERT_EQ(events_.dtmf.size(), 1u);
+  EXPECT_EQ(events_.dtmf[0].digit, '5');
+}
+
 }  // namespace
 }  // namespace linegate::media::engine

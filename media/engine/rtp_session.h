@@ -94,9 +94,10 @@ class RtpSession {
   // A line with two legs hears their mix: the engine gives each leg's echo canceller
   // that mix as its reference, after ToLine (which sets the leg's own playout).
   void SetEchoReference(std::span<const int16_t> frame);
-  // Whether digits detected in the line's audio are reported upwards. Both legs of a
-  // line detect them (each sends its own telephone-events), only one reports them.
-  void set_report_line_digits(bool report) { report_line_digits_ = report; }
+  // Whether digits and fax tones detected in the line's audio are reported upwards.
+  // Both legs of a line detect them (each sends its own telephone-events and switches
+  // to pass-through itself), only one reports them.
+  void set_report_line_events(bool report) { report_line_events_ = report; }
   // Per received datagram on this session's ports.
   void OnRtpPacket(const packetio::Packet& packet, TimePoint now);
   void OnRtcpPacket(const packetio::Packet& packet, TimePoint now);
@@ -121,8 +122,8 @@ class RtpSession {
   void SendTelephoneEvent(uint64_t sample_clock);
   void SendRtcp(TimePoint now, uint64_t sample_clock, bool bye);
   void SendEncoded(uint64_t sample_clock, bool marker);
-  void CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector);
-  void EnterPassThrough(const char* tone);
+  void CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector, bool report);
+  void EnterPassThrough(const char* tone, bool report);
   Status MakeCodecs();
   void Send(packetio::FlowId flow, const packetio::Endpoint& to, std::span<const uint8_t> bytes);
   uint8_t* TxBuffer();
@@ -148,7 +149,7 @@ class RtpSession {
   std::array<int16_t, 80> echo_reference_{};  // the last frame sent to the line
   std::array<int16_t, 80> echo_output_{};
   std::array<int16_t, 80> conference_mix_{};  // line audio plus the other leg's party
-  bool report_line_digits_ = true;
+  bool report_line_events_ = true;
   dsp::FaxToneDetector line_fax_;
   dsp::FaxToneDetector network_fax_;
   bool pass_through_ = false;
