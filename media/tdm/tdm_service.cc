@@ -395,14 +395,6 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
       if (!state.fxs) {
         return Error{"disconnect does not apply to line " + std::to_string(request.line()) + " (FXO)"};
       }
-      if (cards_[state.card].dahdi) {
-        // See DahdiLine::Apply: no DAHDI call denies loop current for a given time.
-        linev1::PortCommandReply unsupported;
-        unsupported.set_result("not supported on dahdi");
-        log::Info("port command not supported",
-                  {{"line", request.line()}, {"command", "disconnect"}, {"driver", "dahdi"}});
-        return unsupported;
-      }
       command = sim::LineCommand::Disconnect(request.disconnect_ms());
       break;
     case linev1::PortCommandRequest::COMMAND_NOT_SET:
@@ -410,6 +402,26 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
   }
   const sim::CommandResult result = state.signaling->Apply(command);
   linev1::PortCommandReply reply;
+  if (command.type == sim::LineCommandType::kDisconnect && cards_[state.card].dahdi) {
+    // DAHDI has a battery drop of its own length for kewlstart ports after an answered
+    // ring only (DahdiLine::Apply); said in the reply, as control asked for a length.
+    if (result == sim::CommandResult::kNotApplicable) {
+      log::Info("port command not supported",
+                {{"line", request.line()},
+                 {"command", "disconnect"},
+                 {"driver", "dahdi"},
+                 {"why", "needs kewlstart (fxoks) and a call answered after ringing"}});
+      reply.set_result("not supported on dahdi");
+      return reply;
+    }
+    if (result == sim::CommandResult::kOk && cards_[state.card].dahdi->line(state.channel).off_hook()) {
+      reply.set_result("ok: DAHDI kewlstart battery drop of " +
+                       std::to_string(dahdi::DahdiLine::kKewlDisconnectMs) + " ms (asked " +
+                       std::to_string(request.disconnect_ms()) + " ms)");
+      log::Info("port command", {{"line", request.line()}, {"command", "disconnect"}, {"driver", "dahdi"}});
+      return reply;
+    }
+  }
   switch (result) {
     case sim::CommandResult::kOk:
       reply.set_result("ok");

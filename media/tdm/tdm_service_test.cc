@@ -302,11 +302,25 @@ TEST(TdmService, DahdiCardsAreOpenedClockedAndCommandedThroughTheDriver) {
   bool rang = false;
   for (const auto& call : fake.IoctlsFor(6, DAHDI_HOOK)) rang |= call.IntArgument() == DAHDI_RING;
   EXPECT_TRUE(rang);
-  // No DAHDI call denies loop current for a time: said in the reply, nothing sent.
+  // Disconnect: DAHDI's kewlstart battery drop, of its own length, once the phone has
+  // answered the ring (the kernel side of the port is then off-hook).
+  fake.QueueEvent(6, DAHDI_EVENT_RINGOFFHOOK);
+  fake.CardInterrupt();
+  service.OnTimer(1);
   fake.ClearIoctls();
   linev1::PortCommandRequest disconnect;
-  disconnect.set_line(1);
+  disconnect.set_line(2);
   disconnect.set_disconnect_ms(800);
+  auto dropped = service.ApplyPortCommand(disconnect);
+  ASSERT_TRUE(dropped) << dropped.error();
+  EXPECT_EQ(dropped->result(), "ok: DAHDI kewlstart battery drop of 500 ms (asked 800 ms)");
+  bool on_hook = false;
+  for (const auto& call : fake.IoctlsFor(6, DAHDI_HOOK)) on_hook |= call.IntArgument() == DAHDI_ONHOOK;
+  EXPECT_TRUE(on_hook);
+  // The phone of line 1 went off-hook by itself (an outgoing call): the kernel side is
+  // on-hook, there is no drop to make. Said in the reply, nothing sent.
+  fake.ClearIoctls();
+  disconnect.set_line(1);
   auto unsupported = service.ApplyPortCommand(disconnect);
   ASSERT_TRUE(unsupported) << unsupported.error();
   EXPECT_EQ(unsupported->result(), "not supported on dahdi");
