@@ -254,7 +254,6 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   v1::SessionParams recorded = params;
   recorded.set_local_port(io_->LocalPort(flows->first));
   channel->legs[leg]->set_params(recorded);
-  channel->playout[leg].fill(0);
   UpdateLegRoles(*channel);
   // The session reports the line's digits from now on.
   channel->digit_detection = false;
@@ -300,8 +299,9 @@ Status MediaEngine::ModifySession(const v1::SessionParams& params) {
 void MediaEngine::UpdateLegRoles(Channel& channel) {
   channel.leg_count = 0;
   bool reporter_chosen = false;
+  bool conference = true;
   for (uint32_t leg = 0; leg < kLegs; ++leg) {
-    channel.conference[leg] = channel.legs[leg] && channel.legs[leg]->params().conference();
+    conference = conference && channel.legs[leg] && channel.legs[leg]->params().conference();
     if (!channel.legs[leg]) continue;
     ++channel.leg_count;
     // The lowest leg reports the line's digits and fax tones; the other acts on them
@@ -309,9 +309,11 @@ void MediaEngine::UpdateLegRoles(Channel& channel) {
     channel.legs[leg]->set_report_line_events(!reporter_chosen);
     reporter_chosen = true;
   }
-  // A conference that begins again must not start with what was played long ago.
-  if (!(channel.conference[0] && channel.conference[1])) {
-    for (auto& playout : channel.playout) playout.fill(0);
+  if (!conference) {
+    channel.conference.reset();
+  } else if (!channel.conference) {
+    // Zeroed: the parties' first frame has nothing of the other yet.
+    channel.conference = std::make_unique<std::array<std::array<int16_t, 80>, kLegs>>();
   }
 }
 
@@ -581,23 +583,23 @@ void MediaEngine::ProcessLegs(Channel& channel, uint64_t sample_clock, TimePoint
   // Two legs. In a conference each leg also sends the other's party, as played out in
   // the previous frame (the line's frame of this tick is not mixed yet when the legs
   // send; 10 ms more delay on the party-to-party path, none on the line's).
-  const bool conference = channel.conference[0] && channel.conference[1];
+  auto* const conference = channel.conference.get();
   const std::span<const int16_t> frame(from_frame_);
   if (from_valid) {
     first->FromLine(frame, sample_clock, now,
-                    conference ? std::span<const int16_t>(channel.playout[1].data(), frame_samples_)
-                               : std::span<const int16_t>());
+                    conference != nullptr ? std::span<const int16_t>((*conference)[1].data(), frame_samples_)
+                                          : std::span<const int16_t>());
     second->FromLine(frame, sample_clock, now,
-                     conference ? std::span<const int16_t>(channel.playout[0].data(), frame_samples_)
-                                : std::span<const int16_t>());
+                     conference != nullptr ? std::span<const int16_t>((*conference)[0].data(), frame_samples_)
+                                           : std::span<const int16_t>());
   }
   // The line hears both: a leg that does not receive plays silence (RtpSession::ToLine).
   first->ToLine(out);
   std::span<int16_t> other(leg_frame_);
   second->ToLine(other);
-  if (conference) {
-    std::copy(out.begin(), out.end(), channel.playout[0].begin());
-    std::copy(other.begin(), other.end(), channel.playout[1].begin());
+  if (conference != nullptr) {
+    std::copy(out.begin(), out.end(), (*conference)[0].begin());
+    std::copy(other.begin(), other.end(), (*conference)[1].begin());
   }
   for (uint32_t i = 0; i < frame_samples_; ++i) out[i] = Saturate(int32_t{out[i]} + int32_t{other[i]});
   // What the line was sent is what comes back as echo.

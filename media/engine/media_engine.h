@@ -113,10 +113,11 @@ class MediaEngine {
     std::optional<tdmbus::FrameReader> from_line;
     std::optional<tdmbus::FrameWriter> to_line;
     std::array<std::unique_ptr<RtpSession>, kLegs> legs;
-    std::array<bool, kLegs> conference{};
     uint32_t leg_count = 0;
-    // Each leg's playout of the last frame, sent to the other leg in a conference.
-    std::array<std::array<int16_t, 80>, kLegs> playout{};
+    // Both legs have `conference`: each leg's playout of the last frame, sent to the
+    // other leg. Allocated when a conference begins (control plane), so that lines
+    // without one stay small; null otherwise.
+    std::unique_ptr<std::array<std::array<int16_t, 80>, kLegs>> conference;
     uint64_t underruns_at_start = 0;
     // Dialled digits on a line without a session (SetDigitDetection), and the type 2
     // acknowledgement: allocated on first use.
