@@ -469,7 +469,6 @@ Status MediaEngine::SendCallerId(const v1::SendCallerIdRequest& request) {
     channel->type2 = Type2Phase::kAlert;
     // delay_ms counts towards the alert, as it does towards an on-hook burst.
     channel->type2_remaining = kCasSamples + request.delay_ms() * 8;
-    channel->type2_ack_started = false;
     if (!channel->digit_detector) channel->digit_detector = std::make_unique<dsp::DtmfDetector>();
   }
   return Status::Ok();
@@ -617,7 +616,7 @@ void MediaEngine::DetectLineDigits(Channel& channel, bool type2_ack) {
       // once the acknowledgement has ended.
       if (event.digit != 'A' && event.digit != 'D') continue;
       if (event.type == dsp::DtmfEventType::kStart) {
-        channel.type2_ack_started = true;
+        // Heard in time: now it has to end (within kAckMaxSamples).
         channel.type2_remaining = kAckMaxSamples;
       } else {
         channel.type2 = Type2Phase::kData;
@@ -660,7 +659,6 @@ void MediaEngine::GenerateType2(Channel& channel, std::span<int16_t> out) {
       } else {
         channel.type2 = Type2Phase::kAwaitAck;
         channel.type2_remaining = kAckWindowSamples;
-        channel.type2_ack_started = false;
         channel.digit_detector->Reset();
       }
       return;

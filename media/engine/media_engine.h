@@ -104,7 +104,7 @@ class MediaEngine {
     kIdle,
     kAlert,     // CAS alert tone (2130 + 2750 Hz) to the line
     kAwaitAck,  // a real phone answers the alert with DTMF A or D
-    kData,      // FSK (via caller_id), queued until the acknowledgement ends
+    kData,      // FSK (caller_id): after the alert (sim) or after the acknowledgement ended
   };
   struct Channel {
     uint32_t line = 0;
@@ -126,7 +126,6 @@ class MediaEngine {
     uint64_t digit_start_sample = 0;  // of the digit being received
     Type2Phase type2 = Type2Phase::kIdle;
     uint32_t type2_remaining = 0;  // samples left in the phase
-    bool type2_ack_started = false;
     dsp::ToneGenerator cas;
     // Towards the line, over or instead of the session's audio.
     dsp::CadencedToneGenerator tone;

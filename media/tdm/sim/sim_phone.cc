@@ -282,10 +282,12 @@ CommandResult SimPhone::Apply(const LineCommand& command) {
         return CommandResult::kInvalid;
       }
       disconnect_remaining_ = MsToSamples(command.duration_ms);
-      last_disconnect_ms_ = command.duration_ms;
       // On-hook the phone draws no current: it cannot notice the denial.
       disconnect_noticed_ = loop_closed();
-      if (disconnect_noticed_) ++disconnects_seen_;
+      if (disconnect_noticed_) {
+        ++disconnects_seen_;
+        last_disconnect_ms_ = command.duration_ms;
+      }
       return CommandResult::kOk;
     case LineCommandType::kSetPolarity:
       if (command.polarity != polarity_) {
