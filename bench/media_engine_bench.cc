@@ -3,6 +3,9 @@
 // buffer playout, optionally the echo canceller), packets handed to a packet I/O that
 // drops them (the kernel-socket cost is measured apart, in packetio_bench). One
 // iteration is one 10 ms tick of every channel; the counter reports per channel-frame.
+// Third argument: sessions per line; 2 is a three-way conference on every line (both
+// legs conference=true: two send paths, two playouts mixed, each leg also sending the
+// other's party), the cost of the mix on top of two sessions.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
@@ -52,6 +55,7 @@ void BM_EngineTickPerChannel(benchmark::State& state) {
   log::SetLevel(log::Level::kWarn);  // one log line per session created would be timed
   const uint32_t channels = static_cast<uint32_t>(state.range(0));
   const bool echo = state.range(1) != 0;
+  const uint32_t legs = static_cast<uint32_t>(state.range(2));
   config::v1::Config config;
   config.mutable_runtime()->set_runtime_dir("/tmp/lg-bench-" + std::to_string(::getpid()));
   config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_SIM);
@@ -85,13 +89,17 @@ void BM_EngineTickPerChannel(benchmark::State& state) {
   }
   (*engine)->Poll();
   for (uint32_t line = 1; line <= channels; ++line) {
-    v1::SessionParams params;
-    params.set_line(line);
-    params.set_remote_address("127.0.0.1");
-    params.set_remote_port(9);
-    if (!(*engine)->CreateSession(params)) {
-      state.SkipWithError("session not created");
-      return;
+    for (uint32_t leg = 0; leg < legs; ++leg) {
+      v1::SessionParams params;
+      params.set_line(line);
+      params.set_remote_address("127.0.0.1");
+      params.set_remote_port(9);
+      params.set_leg(leg);
+      params.set_conference(legs > 1);
+      if (!(*engine)->CreateSession(params)) {
+        state.SkipWithError("session not created");
+        return;
+      }
     }
   }
   dsp::ToneGenerator tone(dsp::ToneSpec::Single(1004.0f, -10.0f));
@@ -114,7 +122,13 @@ void BM_EngineTickPerChannel(benchmark::State& state) {
   engine->reset();
   (void)region->Unlink();
 }
-BENCHMARK(BM_EngineTickPerChannel)->Args({240, 0})->Args({240, 1})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EngineTickPerChannel)
+    ->ArgNames({"channels", "echo", "legs"})
+    ->Args({240, 0, 1})
+    ->Args({240, 1, 1})
+    ->Args({240, 0, 2})
+    ->Args({240, 1, 2})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace linegate::media::engine

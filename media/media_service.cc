@@ -153,7 +153,7 @@ void MediaService::RegisterHandlers(bus::Dispatcher& dispatcher) {
                                                                    const bus::v1::Envelope&,
                                                                    const bus::Replier& replier) {
     if (!engine_) return not_ready(replier);
-    auto reply = engine_->DeleteSession(request.line());
+    auto reply = engine_->DeleteSession(request.line(), request.leg(), request.all_legs());
     if (!reply) return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, reply.error());
     replier.Reply(*reply);
   });
@@ -173,6 +173,15 @@ void MediaService::RegisterHandlers(bus::Dispatcher& dispatcher) {
       return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, played.error());
     }
     replier.Reply(v1::PlayToneReply());
+  });
+  dispatcher.OnRequest<v1::DigitDetectionRequest>([this, not_ready](const v1::DigitDetectionRequest& request,
+                                                                    const bus::v1::Envelope&,
+                                                                    const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    if (Status set = engine_->SetDigitDetection(request.line(), request.enable()); !set) {
+      return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, set.error());
+    }
+    replier.Reply(v1::DigitDetectionReply());
   });
   dispatcher.OnRequest<v1::SendCallerIdRequest>([this, not_ready](const v1::SendCallerIdRequest& request,
                                                                   const bus::v1::Envelope&,

@@ -13,6 +13,18 @@ namespace {
 
 constexpr uint32_t kNoChannel = 0xffffffffu;
 constexpr size_t kReceiveBurst = 64;
+// Type 2 caller ID (GR-30, ETSI EN 300 659-2): the CPE alerting signal lasts 75-85 ms;
+// the phone acknowledges within 160 ms; data follows without channel seizure, after a
+// mark signal of 80 bits.
+constexpr uint32_t kCasSamples = 80 * 8;
+constexpr uint32_t kAckWindowSamples = 160 * 8;
+// A DTMF acknowledgement lasts 55-65 ms; one that does not end this long after it
+// started is not one.
+constexpr uint32_t kAckMaxSamples = 200 * 8;
+constexpr uint16_t kType2MarkBits = 80;
+constexpr float kCasLevelDbm0 = -18.0f;  // each tone (GR-30: -14 to -32 dBm)
+
+int16_t Saturate(int32_t sample) { return static_cast<int16_t>(std::clamp<int32_t>(sample, -32768, 32767)); }
 // Frames written ahead on every to-line ring, so that the tdm always finds one even
 // when this process wakes late: media.tdm_lead_ms (20 ms by default), at least two
 // frames and at most half the ring.
@@ -45,7 +57,11 @@ MediaEngine::MediaEngine(const config::v1::Config& config, uint32_t shard,
     : config_(config), shard_(shard), io_(std::move(io)), events_(&events), clock_(&clock) {}
 
 MediaEngine::~MediaEngine() {
-  for (Channel& channel : channels_) ClosePorts(channel);
+  for (Channel& channel : channels_) {
+    for (auto& leg : channel.legs) {
+      if (leg) ClosePorts(*leg);
+    }
+  }
 }
 
 Result<std::unique_ptr<MediaEngine>> MediaEngine::Create(const config::v1::Config& config, uint32_t shard,
@@ -70,6 +86,7 @@ Status MediaEngine::BuildChannels() {
   frame_samples_ = config_.tdm().frame_ms() * 8;
   from_frame_.resize(frame_samples_);
   to_frame_.resize(frame_samples_);
+  leg_frame_.resize(frame_samples_);
   burst_.resize(kReceiveBurst);
   const std::string prefix = tdm::TdmBusPrefix(config_);
   uint32_t first_line = 1;
@@ -196,9 +213,8 @@ Result<std::pair<packetio::FlowId, packetio::FlowId>> MediaEngine::OpenPorts(uin
                std::to_string(ports_.last)};
 }
 
-void MediaEngine::ClosePorts(Channel& channel) {
-  if (!channel.session) return;
-  for (packetio::FlowId flow : {channel.session->rtp_flow(), channel.session->rtcp_flow()}) {
+void MediaEngine::ClosePorts(RtpSession& session) {
+  for (packetio::FlowId flow : {session.rtp_flow(), session.rtcp_flow()}) {
     if (flow < flow_to_channel_.size()) flow_to_channel_[flow] = kNoChannel;
     io_->CloseFlow(flow);
   }
@@ -210,7 +226,12 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
     return Error{"line " + std::to_string(params.line()) + " is not in this shard (lines " +
                  std::to_string(lines_.first) + "-" + std::to_string(lines_.first + lines_.count - 1) + ")"};
   }
-  if (channel->session) return Error{"line " + std::to_string(params.line()) + " already has a session"};
+  if (params.leg() >= kLegs) return Error{"leg must be 0 or 1"};
+  const uint32_t leg = params.leg();
+  if (channel->legs[leg]) {
+    return Error{"line " + std::to_string(params.line()) + " already has a session on leg " +
+                 std::to_string(leg)};
+  }
   auto settings = ResolveSettings(params, frame_samples_);
   if (!settings) return Error{settings.error()};
   settings->echo_tail_ms = config_.media().echo_canceller_tail_ms();
@@ -226,13 +247,17 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   const size_t needed = std::max(flows->first, flows->second) + 1;
   if (flow_to_channel_.size() < needed) flow_to_channel_.resize(needed, kNoChannel);
   const uint32_t index = static_cast<uint32_t>(channel - channels_.data());
-  flow_to_channel_[flows->first] = index;
-  flow_to_channel_[flows->second] = index;
-  channel->session = std::move(*session);
+  flow_to_channel_[flows->first] = index * kLegs + leg;
+  flow_to_channel_[flows->second] = index * kLegs + leg;
+  const bool first_leg = channel->leg_count == 0;
+  channel->legs[leg] = std::move(*session);
   v1::SessionParams recorded = params;
   recorded.set_local_port(io_->LocalPort(flows->first));
-  channel->session->set_params(recorded);
-  if (channel->view < views_.size() && views_[channel->view].view) {
+  channel->legs[leg]->set_params(recorded);
+  UpdateLegRoles(*channel);
+  // The session reports the line's digits from now on.
+  channel->digit_detection = false;
+  if (first_leg && channel->view < views_.size() && views_[channel->view].view) {
     if (auto stats = views_[channel->view].view->Stats(channel->channel, tdmbus::Direction::kToLine)) {
       channel->underruns_at_start = stats->underruns;
     }
@@ -242,6 +267,7 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   reply.set_local_port(io_->LocalPort(flows->first));
   reply.set_media_process(MediaProcessName(shard_));
   log::Info("session created", {{"line", params.line()},
+                                {"leg", leg},
                                 {"local_port", reply.local_port()},
                                 {"remote", settings->remote_rtp.ToString()},
                                 {"codec", v1::Codec_Name(params.codec())},
@@ -251,40 +277,87 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
 
 Status MediaEngine::ModifySession(const v1::SessionParams& params) {
   Channel* channel = FindChannel(params.line());
-  if (channel == nullptr || !channel->session) {
-    return Error{"line " + std::to_string(params.line()) + " has no session"};
+  if (channel == nullptr || params.leg() >= kLegs || !channel->legs[params.leg()]) {
+    return Error{"line " + std::to_string(params.line()) + " has no session on leg " +
+                 std::to_string(params.leg())};
   }
+  RtpSession& session = *channel->legs[params.leg()];
   auto settings = ResolveSettings(params, frame_samples_);
   if (!settings) return Error{settings.error()};
-  if (Status modified = channel->session->Modify(*settings); !modified) return modified;
+  if (Status modified = session.Modify(*settings); !modified) return modified;
   v1::SessionParams recorded = params;
-  recorded.set_local_port(io_->LocalPort(channel->session->rtp_flow()));
-  channel->session->set_params(recorded);
-  log::Info("session modified", {{"line", params.line()}, {"remote", settings->remote_rtp.ToString()}});
+  recorded.set_local_port(io_->LocalPort(session.rtp_flow()));
+  session.set_params(recorded);
+  UpdateLegRoles(*channel);
+  log::Info("session modified", {{"line", params.line()},
+                                 {"leg", params.leg()},
+                                 {"remote", settings->remote_rtp.ToString()},
+                                 {"conference", params.conference()}});
   return Status::Ok();
 }
 
-Result<v1::DeleteSessionReply> MediaEngine::DeleteSession(uint32_t line) {
-  v1::DeleteSessionReply reply;
-  bool found = false;
-  for (Channel& channel : channels_) {
-    if (!channel.session || (line != 0 && channel.line != line)) continue;
-    found = true;
-    channel.session->SendBye();
-    io_->Flush();
-    channel.session->FillStats(*reply.add_final_stats());
-    ClosePorts(channel);
-    channel.session.reset();
-    log::Info("session deleted", {{"line", channel.line}});
+void MediaEngine::UpdateLegRoles(Channel& channel) {
+  channel.leg_count = 0;
+  bool reporter_chosen = false;
+  bool conference = true;
+  for (uint32_t leg = 0; leg < kLegs; ++leg) {
+    conference = conference && channel.legs[leg] && channel.legs[leg]->params().conference();
+    if (!channel.legs[leg]) continue;
+    ++channel.leg_count;
+    // The lowest leg reports the line's digits and fax tones; the other acts on them
+    // quietly, so that one key press is one DtmfDetected event.
+    channel.legs[leg]->set_report_line_events(!reporter_chosen);
+    reporter_chosen = true;
   }
-  if (!found && line != 0) return Error{"line " + std::to_string(line) + " has no session"};
+  if (!conference) {
+    channel.conference.reset();
+  } else if (!channel.conference) {
+    // Zeroed: the parties' first frame has nothing of the other yet.
+    channel.conference = std::make_unique<std::array<std::array<int16_t, 80>, kLegs>>();
+  }
+}
+
+void MediaEngine::DeleteLeg(Channel& channel, uint32_t leg, v1::DeleteSessionReply& reply) {
+  RtpSession& session = *channel.legs[leg];
+  session.SendBye();
+  io_->Flush();
+  session.FillStats(*reply.add_final_stats());
+  ClosePorts(session);
+  channel.legs[leg].reset();
+  UpdateLegRoles(channel);
+  log::Info("session deleted", {{"line", channel.line}, {"leg", leg}});
+}
+
+Result<v1::DeleteSessionReply> MediaEngine::DeleteSession(uint32_t line, uint32_t leg, bool all_legs) {
+  v1::DeleteSessionReply reply;
+  if (line == 0) {
+    for (Channel& channel : channels_) {
+      for (uint32_t l = 0; l < kLegs; ++l) {
+        if (channel.legs[l]) DeleteLeg(channel, l, reply);
+      }
+    }
+    return reply;
+  }
+  Channel* channel = FindChannel(line);
+  if (channel == nullptr) return Error{"line " + std::to_string(line) + " has no session"};
+  if (all_legs) {
+    if (channel->leg_count == 0) return Error{"line " + std::to_string(line) + " has no session"};
+    for (uint32_t l = 0; l < kLegs; ++l) {
+      if (channel->legs[l]) DeleteLeg(*channel, l, reply);
+    }
+    return reply;
+  }
+  if (leg >= kLegs || !channel->legs[leg]) {
+    return Error{"line " + std::to_string(line) + " has no session on leg " + std::to_string(leg)};
+  }
+  DeleteLeg(*channel, leg, reply);
   return reply;
 }
 
 uint64_t MediaEngine::MissedDeadlines() const {
   uint64_t missed = 0;
   for (const Channel& channel : channels_) {
-    if (!channel.session || channel.view >= views_.size() || !views_[channel.view].view) continue;
+    if (channel.leg_count == 0 || channel.view >= views_.size() || !views_[channel.view].view) continue;
     if (auto stats = views_[channel.view].view->Stats(channel.channel, tdmbus::Direction::kToLine)) {
       missed += stats->underruns - channel.underruns_at_start;
     }
@@ -293,18 +366,22 @@ uint64_t MediaEngine::MissedDeadlines() const {
 }
 
 size_t MediaEngine::session_count() const {
-  return static_cast<size_t>(std::count_if(
-      channels_.begin(), channels_.end(), [](const Channel& channel) { return channel.session != nullptr; }));
+  size_t sessions = 0;
+  for (const Channel& channel : channels_) sessions += channel.leg_count;
+  return sessions;
 }
 
 void MediaEngine::ListSessions(v1::ListSessionsReply& reply) const {
   for (const Channel& channel : channels_) {
-    if (!channel.session) continue;
-    v1::SessionStats* stats = reply.add_sessions();
-    channel.session->FillStats(*stats);
-    if (channel.view < views_.size() && views_[channel.view].view) {
-      if (auto ring = views_[channel.view].view->Stats(channel.channel, tdmbus::Direction::kToLine)) {
-        stats->set_missed_deadlines(ring->underruns - channel.underruns_at_start);
+    for (const auto& leg : channel.legs) {
+      if (!leg) continue;
+      v1::SessionStats* stats = reply.add_sessions();
+      leg->FillStats(*stats);
+      // The line's ring: both legs report the same count.
+      if (channel.view < views_.size() && views_[channel.view].view) {
+        if (auto ring = views_[channel.view].view->Stats(channel.channel, tdmbus::Direction::kToLine)) {
+          stats->set_missed_deadlines(ring->underruns - channel.underruns_at_start);
+        }
       }
     }
   }
@@ -364,16 +441,51 @@ Status MediaEngine::SendCallerId(const v1::SendCallerIdRequest& request) {
     default:
       break;
   }
+  if (request.off_hook()) {
+    if (standard == dsp::CallerIdStandard::kDtmf) return Error{"type 2 (off-hook) caller ID is FSK only"};
+    // Off-hook the phone is listening already: no channel seizure, a short mark signal.
+    dsp::CallerIdGeneratorConfig type2;
+    type2.seizure_bits = 0;
+    type2.mark_bits = kType2MarkBits;
+    channel->caller_id.set_config(type2);
+  } else {
+    channel->caller_id.set_config(dsp::CallerIdGeneratorConfig{});
+  }
   if (!channel->caller_id.Start(info, dsp::CallerIdFormat::kMdmf, standard)) {
     return Error{"caller ID cannot be sent in " + std::string(dsp::CallerIdStandardName(standard)) +
                  " (number digits only for DTMF)"};
   }
   channel->caller_id_pending = true;
   channel->caller_id_active = false;
+  channel->type2 = Type2Phase::kIdle;
   channel->caller_id_due = clock_->Now() + std::chrono::milliseconds(request.delay_ms());
   log::Info("caller ID queued", {{"line", request.line()},
                                  {"standard", dsp::CallerIdStandardName(standard)},
+                                 {"off_hook", request.off_hook()},
                                  {"delay_ms", request.delay_ms()}});
+  if (request.off_hook()) {
+    channel->caller_id_pending = false;
+    channel->cas.Configure(dsp::ToneSpec::Dual(2130.0f, kCasLevelDbm0, 2750.0f, kCasLevelDbm0));
+    channel->type2 = Type2Phase::kAlert;
+    // delay_ms counts towards the alert, as it does towards an on-hook burst.
+    channel->type2_remaining = kCasSamples + request.delay_ms() * 8;
+    if (!channel->digit_detector) channel->digit_detector = std::make_unique<dsp::DtmfDetector>();
+  }
+  return Status::Ok();
+}
+
+Status MediaEngine::SetDigitDetection(uint32_t line, bool enable) {
+  Channel* channel = FindChannel(line);
+  if (channel == nullptr) return Error{"line " + std::to_string(line) + " is not in this shard"};
+  if (enable && channel->leg_count > 0) {
+    return Error{"line " + std::to_string(line) + " has a session: its session reports the digits"};
+  }
+  if (enable && !channel->digit_detector) channel->digit_detector = std::make_unique<dsp::DtmfDetector>();
+  if (enable && !channel->digit_detection) {
+    channel->digit_detector->Reset();
+  }
+  channel->digit_detection = enable;
+  log::Info("digit detection", {{"line", line}, {"enable", enable}});
   return Status::Ok();
 }
 
@@ -386,11 +498,12 @@ void MediaEngine::ReceivePackets(TimePoint now) {
       ++counters_.packets_in;
       const uint32_t index =
           packet.flow < flow_to_channel_.size() ? flow_to_channel_[packet.flow] : kNoChannel;
-      if (index == kNoChannel || !channels_[index].session) {
+      RtpSession* leg = index == kNoChannel ? nullptr : channels_[index / kLegs].legs[index % kLegs].get();
+      if (leg == nullptr) {
         ++counters_.packets_unknown_flow;
         continue;
       }
-      RtpSession& session = *channels_[index].session;
+      RtpSession& session = *leg;
       if (packet.flow == session.rtp_flow()) {
         session.OnRtpPacket(packet, now);
       } else {
@@ -405,34 +518,46 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
   // From the line.
   uint64_t sequence = 0;
   const std::byte* from = channel.from_line->BeginRead(&sequence);
-  if (from != nullptr) {
+  const bool from_valid = from != nullptr;
+  if (from_valid) {
     std::memcpy(from_frame_.data(), from, frame_samples_ * sizeof(int16_t));
     channel.from_line->EndRead();
-    if (channel.session) {
-      channel.session->FromLine(from_frame_, sample_clock, now);
-    } else if (channel.fxo) {
-      // An idle exchange line: listen for the caller ID it sends around the first ring.
-      if (channel.fsk_receiver->Process(from_frame_) && channel.fsk_receiver->result().accepted()) {
-        events_->OnCallerId(channel.line, channel.fsk_receiver->result());
-      }
-      if (channel.dtmf_receiver->Process(from_frame_) && channel.dtmf_receiver->result().accepted()) {
-        events_->OnCallerId(channel.line, channel.dtmf_receiver->result());
-      }
-    }
   }
-  // To the line: the session's audio, then what plays over it.
+  // One detector serves the acknowledgement and dialled digits, never both in a frame.
+  const bool awaiting_ack = channel.type2 == Type2Phase::kAwaitAck;
+  if (awaiting_ack && from_valid) DetectLineDigits(channel, true);
+  if (channel.type2 != Type2Phase::kIdle && channel.leg_count > 0) {
+    // Type 2 under way: the parties hear nothing from the line (the acknowledgement
+    // digit must not reach them, as audio, telephone-event or DtmfDetected).
+    std::fill(from_frame_.begin(), from_frame_.end(), int16_t{0});
+  }
   std::span<int16_t> out(to_frame_);
-  if (channel.session) {
-    channel.session->ToLine(out);
+  if (channel.leg_count > 0) {
+    ProcessLegs(channel, sample_clock, now, from_valid, out);
   } else {
+    if (from_valid) {
+      if (channel.fxo) {
+        // An idle exchange line: listen for the caller ID it sends around the first ring.
+        if (channel.fsk_receiver->Process(from_frame_) && channel.fsk_receiver->result().accepted()) {
+          events_->OnCallerId(channel.line, channel.fsk_receiver->result());
+        }
+        if (channel.dtmf_receiver->Process(from_frame_) && channel.dtmf_receiver->result().accepted()) {
+          events_->OnCallerId(channel.line, channel.dtmf_receiver->result());
+        }
+      }
+      if (channel.digit_detection && !awaiting_ack) DetectLineDigits(channel, false);
+    }
     std::fill(out.begin(), out.end(), int16_t{0});
   }
+  // Then what plays over the sessions' audio.
   if (channel.tone_active) channel.tone.Generate(out);
   if (channel.caller_id_pending && now >= channel.caller_id_due) {
     channel.caller_id_pending = false;
     channel.caller_id_active = true;
   }
-  if (channel.caller_id_active) {
+  if (channel.type2 != Type2Phase::kIdle) {
+    GenerateType2(channel, out);
+  } else if (channel.caller_id_active) {
     channel.caller_id.Generate(out);
     if (channel.caller_id.done()) channel.caller_id_active = false;
   }
@@ -440,6 +565,123 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
   if (slot != nullptr) {
     std::memcpy(slot, out.data(), frame_samples_ * sizeof(int16_t));
     channel.to_line->CommitWrite();
+  }
+}
+
+void MediaEngine::ProcessLegs(Channel& channel, uint64_t sample_clock, TimePoint now, bool from_valid,
+                              std::span<int16_t> out) {
+  RtpSession* const first = channel.legs[0].get();
+  RtpSession* const second = channel.legs[1].get();
+  if (channel.leg_count == 1) {
+    // One leg (either): exactly the single-session path.
+    RtpSession& session = first != nullptr ? *first : *second;
+    if (from_valid) session.FromLine(from_frame_, sample_clock, now);
+    session.ToLine(out);
+    return;
+  }
+  // Two legs. In a conference each leg also sends the other's party, as played out in
+  // the previous frame (the line's frame of this tick is not mixed yet when the legs
+  // send; 10 ms more delay on the party-to-party path, none on the line's).
+  auto* const conference = channel.conference.get();
+  const std::span<const int16_t> frame(from_frame_);
+  if (from_valid) {
+    first->FromLine(frame, sample_clock, now,
+                    conference != nullptr ? std::span<const int16_t>((*conference)[1].data(), frame_samples_)
+                                          : std::span<const int16_t>());
+    second->FromLine(frame, sample_clock, now,
+                     conference != nullptr ? std::span<const int16_t>((*conference)[0].data(), frame_samples_)
+                                           : std::span<const int16_t>());
+  }
+  // The line hears both: a leg that does not receive plays silence (RtpSession::ToLine).
+  first->ToLine(out);
+  std::span<int16_t> other(leg_frame_);
+  second->ToLine(other);
+  if (conference != nullptr) {
+    std::copy(out.begin(), out.end(), (*conference)[0].begin());
+    std::copy(other.begin(), other.end(), (*conference)[1].begin());
+  }
+  for (uint32_t i = 0; i < frame_samples_; ++i) out[i] = Saturate(int32_t{out[i]} + int32_t{other[i]});
+  // What the line was sent is what comes back as echo.
+  first->SetEchoReference(out);
+  second->SetEchoReference(out);
+}
+
+void MediaEngine::DetectLineDigits(Channel& channel, bool type2_ack) {
+  std::array<dsp::DtmfEvent, 4> detected;
+  const size_t n = channel.digit_detector->Process(from_frame_, detected);
+  for (size_t i = 0; i < n; ++i) {
+    const dsp::DtmfEvent& event = detected[i];
+    if (type2_ack) {
+      // GR-30: 'A' (Bell 202 phones) or 'D' (ETSI and some others). The data follows
+      // once the acknowledgement has ended.
+      if (event.digit != 'A' && event.digit != 'D') continue;
+      if (event.type == dsp::DtmfEventType::kStart) {
+        // Heard in time: now it has to end (within kAckMaxSamples).
+        channel.type2_remaining = kAckMaxSamples;
+      } else {
+        channel.type2 = Type2Phase::kData;
+        channel.caller_id_active = true;
+      }
+      continue;
+    }
+    if (event.type == dsp::DtmfEventType::kStart) {
+      channel.digit_start_sample = event.sample;
+    } else {
+      const uint64_t samples = event.sample - std::min(event.sample, channel.digit_start_sample);
+      events_->OnDtmf(channel.line, event.digit, static_cast<uint32_t>(samples / 8), false);
+    }
+  }
+}
+
+void MediaEngine::GenerateType2(Channel& channel, std::span<int16_t> out) {
+  const uint32_t frame = static_cast<uint32_t>(out.size());
+  switch (channel.type2) {
+    case Type2Phase::kIdle:
+      return;
+    case Type2Phase::kAlert: {
+      // The party's audio is muted from the alert to the end of the data (GR-30); during
+      // the request's delay before the alert it still plays.
+      const uint32_t delay =
+          channel.type2_remaining > kCasSamples ? channel.type2_remaining - kCasSamples : 0;
+      if (delay >= frame) {
+        channel.type2_remaining -= frame;
+        return;
+      }
+      std::fill(out.begin(), out.end(), int16_t{0});
+      const uint32_t alert = std::min(frame - delay, channel.type2_remaining - delay);
+      channel.cas.Generate(out.subspan(delay, alert));
+      channel.type2_remaining -= std::min(channel.type2_remaining, frame);
+      if (channel.type2_remaining > 0) return;
+      if (config_.tdm().driver() == config::v1::TDM_DRIVER_SIM) {
+        // The simulated phone does not acknowledge: it decodes whatever follows.
+        channel.type2 = Type2Phase::kData;
+        channel.caller_id_active = true;
+      } else {
+        channel.type2 = Type2Phase::kAwaitAck;
+        channel.type2_remaining = kAckWindowSamples;
+        channel.digit_detector->Reset();
+      }
+      return;
+    }
+    case Type2Phase::kAwaitAck:
+      std::fill(out.begin(), out.end(), int16_t{0});
+      channel.type2_remaining -= std::min(channel.type2_remaining, frame);
+      if (channel.type2_remaining == 0) {
+        // No acknowledgement: the phone has no type 2 display (or was not listening);
+        // sending the data now would only be noise in the user's ear.
+        log::Info("type 2 caller ID not acknowledged; not sent", {{"line", channel.line}});
+        channel.caller_id.Stop();
+        channel.type2 = Type2Phase::kIdle;
+        if (!channel.digit_detection && channel.digit_detector) channel.digit_detector->Reset();
+      }
+      return;
+    case Type2Phase::kData:
+      channel.caller_id.Generate(out);
+      if (channel.caller_id.done()) {
+        channel.caller_id_active = false;
+        channel.type2 = Type2Phase::kIdle;
+      }
+      return;
   }
 }
 
@@ -493,7 +735,10 @@ void MediaEngine::Poll() {
     last_housekeeping_ = now;
     const uint64_t sample_clock = views_.empty() ? 0 : views_[0].processed_ticks * frame_samples_;
     for (Channel& channel : channels_) {
-      if (channel.session) channel.session->Housekeeping(now, sample_clock);
+      if (channel.leg_count == 0) continue;
+      for (auto& leg : channel.legs) {
+        if (leg) leg->Housekeeping(now, sample_clock);
+      }
     }
   }
   io_->Flush();

@@ -4,8 +4,9 @@
 //   1. receive bursts of RTP/RTCP from the packet I/O and hand each packet to its
 //      session (flow id -> line, an array lookup);
 //   2. for every TDM frame the tdm process clocked since the last poll, on every line
-//      of the shard: take the from-line frame, run the session's send path, make the
-//      to-line frame (session playout, tones, caller ID, or silence) and write it;
+//      of the shard: take the from-line frame, run the send path of the line's sessions
+//      (legs), make the to-line frame (the legs' playout mixed, tones, caller ID, or
+//      silence) and write it;
 //   3. RTCP and timeouts; flush the transmit burst.
 // Steps 1-3 allocate nothing and lock nothing; the system calls are the packet I/O's
 // (see kernel_socket_io.h). The engine keeps no threads: the process calls Poll when
@@ -13,6 +14,7 @@
 // on a dedicated core (DPDK). Control-plane calls (create, delete, tones) come between
 // polls on the same thread.
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +25,7 @@
 #include "linegate/config/v1/config.pb.h"
 #include "linegate/media/v1/media.pb.h"
 #include "media/dsp/caller_id.h"
+#include "media/dsp/dtmf_detector.h"
 #include "media/dsp/oscillator.h"
 #include "media/engine/rtp_session.h"
 #include "media/packetio/packet_io.h"
@@ -52,14 +55,27 @@ class MediaEngine {
                                                      const Clock& clock = SteadyClock::Instance());
   ~MediaEngine();
 
+  // A line has up to kLegs sessions (params.leg). With two:
+  //   the line hears the saturating sum of the playout of every leg that receives
+  //   (sendrecv, recvonly); each leg that sends sends the line's audio, plus, when both
+  //   legs have `conference`, what the other leg received (previous frame's playout):
+  //   in a three-way call every party hears the other two and not itself.
+  static constexpr uint32_t kLegs = 2;
+
   // Control plane.
   Result<v1::CreateSessionReply> CreateSession(const v1::SessionParams& params);
   Status ModifySession(const v1::SessionParams& params);
-  // line 0: every session.
-  Result<v1::DeleteSessionReply> DeleteSession(uint32_t line);
+  // line 0: every session of every line; otherwise the line's `leg`, or both legs with
+  // `all_legs`.
+  Result<v1::DeleteSessionReply> DeleteSession(uint32_t line, uint32_t leg = 0, bool all_legs = false);
   void ListSessions(v1::ListSessionsReply& reply) const;
   Status PlayTone(const v1::PlayToneRequest& request);
+  // on-hook (type 1) or, with off_hook, type 2 (call waiting): CAS alert tone, then (a
+  // real phone must acknowledge with DTMF A or D first) FSK without channel seizure.
   Status SendCallerId(const v1::SendCallerIdRequest& request);
+  // In-band DTMF detection on a line without a session (dialling after off-hook);
+  // switched off by itself when a session is created on the line.
+  Status SetDigitDetection(uint32_t line, bool enable);
 
   // Data plane: one run-to-completion pass.
   void Poll();
@@ -83,14 +99,34 @@ class MediaEngine {
     std::optional<tdmbus::ShardView> view;
     uint64_t processed_ticks = 0;
   };
+  // Type 2 caller ID, after SendCallerId(off_hook).
+  enum class Type2Phase : uint8_t {
+    kIdle,
+    kAlert,     // CAS alert tone (2130 + 2750 Hz) to the line
+    kAwaitAck,  // a real phone answers the alert with DTMF A or D
+    kData,      // FSK (caller_id): after the alert (sim) or after the acknowledgement ended
+  };
   struct Channel {
     uint32_t line = 0;
     uint32_t view = 0;     // index in views_
     uint32_t channel = 0;  // card channel
     std::optional<tdmbus::FrameReader> from_line;
     std::optional<tdmbus::FrameWriter> to_line;
-    std::unique_ptr<RtpSession> session;
+    std::array<std::unique_ptr<RtpSession>, kLegs> legs;
+    uint32_t leg_count = 0;
+    // Both legs have `conference`: each leg's playout of the last frame, sent to the
+    // other leg. Allocated when a conference begins (control plane), so that lines
+    // without one stay small; null otherwise.
+    std::unique_ptr<std::array<std::array<int16_t, 80>, kLegs>> conference;
     uint64_t underruns_at_start = 0;
+    // Dialled digits on a line without a session (SetDigitDetection), and the type 2
+    // acknowledgement: allocated on first use.
+    std::unique_ptr<dsp::DtmfDetector> digit_detector;
+    bool digit_detection = false;
+    uint64_t digit_start_sample = 0;  // of the digit being received
+    Type2Phase type2 = Type2Phase::kIdle;
+    uint32_t type2_remaining = 0;  // samples left in the phase
+    dsp::ToneGenerator cas;
     // Towards the line, over or instead of the session's audio.
     dsp::CadencedToneGenerator tone;
     bool tone_active = false;
@@ -111,9 +147,15 @@ class MediaEngine {
   void ReceivePackets(TimePoint now);
   void ProcessFrames(TimePoint now);
   void ProcessChannelFrame(Channel& channel, uint64_t sample_clock, TimePoint now);
+  void ProcessLegs(Channel& channel, uint64_t sample_clock, TimePoint now, bool from_valid,
+                   std::span<int16_t> out);
+  void DetectLineDigits(Channel& channel, bool type2_ack);
+  void GenerateType2(Channel& channel, std::span<int16_t> out);
+  void UpdateLegRoles(Channel& channel);
+  void DeleteLeg(Channel& channel, uint32_t leg, v1::DeleteSessionReply& reply);
   Channel* FindChannel(uint32_t line);
   Result<std::pair<packetio::FlowId, packetio::FlowId>> OpenPorts(uint32_t requested_port);
-  void ClosePorts(Channel& channel);
+  void ClosePorts(RtpSession& session);
 
   config::v1::Config config_;
   uint32_t shard_;
@@ -127,12 +169,13 @@ class MediaEngine {
   uint32_t frame_samples_ = 80;
   std::vector<CardView> views_;
   std::vector<Channel> channels_;          // index: line - lines_.first
-  std::vector<uint32_t> flow_to_channel_;  // FlowId -> channel index, or kNone
+  std::vector<uint32_t> flow_to_channel_;  // FlowId -> channel index * kLegs + leg, or kNone
   bool attached_ = false;
   TimePoint next_attach_{};
   TimePoint last_housekeeping_{};
   std::vector<int16_t> from_frame_;
   std::vector<int16_t> to_frame_;
+  std::vector<int16_t> leg_frame_;  // the second leg's playout, before it is mixed
   std::vector<packetio::Packet> burst_;
   EngineCounters counters_;
 };

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <string>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "media/packetio/kernel_socket_io.h"
 #include "media/rtp/rtp_header.h"
 #include "media/rtp/telephone_event.h"
+#include "media/tdm/sim/sim_phone.h"
 #include "media/tdm/tdm_service.h"
 
 namespace linegate::media::engine {
@@ -573,6 +575,380 @@ TEST_F(MediaEngineTest, ReportsRtpTimeoutOnce) {
   ASSERT_TRUE(engine_->CreateSession(params));
   for (int i = 0; i < 50; ++i) Tick({}, 0);
   EXPECT_EQ(events_.timeouts, std::vector<uint32_t>{1});
+}
+
+// ---- Two legs per line ------------------------------------------------------------------
+
+// A far end that streams a tone as PCMU, 20 ms a packet, to one leg's port.
+class TonePeer {
+ public:
+  TonePeer(float hz, float dbm0, uint32_t ssrc) : tone_(dsp::ToneSpec::Single(hz, dbm0)), ssrc_(ssrc) {}
+  Peer& socket() { return socket_; }
+  void SendPacket(uint16_t to_port) {
+    std::array<int16_t, 160> pcm;
+    std::array<uint8_t, 12 + 160> packet;
+    tone_.Generate(pcm);
+    rtp::RtpHeaderFields fields;
+    fields.payload_type = 0;
+    fields.sequence = sequence_;
+    fields.timestamp = static_cast<uint32_t>(sequence_) * 160;
+    fields.ssrc = ssrc_;
+    fields.marker = sequence_ == 0;
+    ++sequence_;
+    rtp::WriteRtpHeader(fields, packet);
+    dsp::EncodeUlaw(pcm, std::span<uint8_t>(packet.data() + 12, 160));
+    socket_.SendTo(to_port, packet);
+  }
+
+ private:
+  Peer socket_;
+  dsp::ToneGenerator tone_;
+  uint32_t ssrc_;
+  uint16_t sequence_ = 0;
+};
+
+class MediaEngineLegsTest : public MediaEngineTest {
+ protected:
+  static constexpr float kLineHz = 1004.0f;
+  static constexpr float kAHz = 697.0f;
+  static constexpr float kBHz = 1477.0f;
+
+  v1::SessionParams LegParams(uint32_t leg, TonePeer& peer, bool conference = false) {
+    v1::SessionParams params = Params(1);
+    params.set_leg(leg);
+    params.set_remote_port(peer.socket().port());
+    params.set_conference(conference);
+    return params;
+  }
+  // `seconds` of the line (line 1) sending its tone while both peers stream theirs;
+  // returns what the line heard.
+  std::vector<int16_t> Run(int packets, uint16_t port_a, uint16_t port_b) {
+    std::vector<int16_t> heard;
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < packets; ++i) {
+      if (port_a != 0) a_.SendPacket(port_a);
+      if (port_b != 0) b_.SendPacket(port_b);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      for (int half = 0; half < 2; ++half) {
+        line_tone_.Generate(frame);
+        Tick(frame, 0, &heard);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return heard;
+  }
+  // The last 0.5 s of a signal.
+  static std::span<const int16_t> Tail(const std::vector<int16_t>& samples) {
+    EXPECT_GE(samples.size(), 4000u);
+    return std::span<const int16_t>(samples).subspan(samples.size() - std::min<size_t>(samples.size(), 4000));
+  }
+
+  TonePeer a_{kAHz, -12.0f, 0xa};
+  TonePeer b_{kBHz, -12.0f, 0xb};
+  dsp::ToneGenerator line_tone_{dsp::ToneSpec::Single(kLineHz, -10.0f)};
+};
+
+TEST_F(MediaEngineLegsTest, TheLineHearsBothLegsAndBothPeersHearTheLine) {
+  auto leg_a = engine_->CreateSession(LegParams(0, a_));
+  ASSERT_TRUE(leg_a) << leg_a.error();
+  auto leg_b = engine_->CreateSession(LegParams(1, b_));
+  ASSERT_TRUE(leg_b) << leg_b.error();
+  EXPECT_NE(leg_a->local_port(), leg_b->local_port());
+  EXPECT_EQ(engine_->session_count(), 2u);
+  const auto heard =
+      Run(60, static_cast<uint16_t>(leg_a->local_port()), static_cast<uint16_t>(leg_b->local_port()));
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(heard), kAHz), -12.0, 1.0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(heard), kBHz), -12.0, 1.0);
+  for (TonePeer* peer : {&a_, &b_}) {
+    const auto sent = DecodeAudio(peer->socket().Drain(), 0);
+    EXPECT_NEAR(dsp::MeasureToneLevel(Tail(sent), kLineHz), -10.0, 1.0);
+    // Without a conference neither hears the other.
+    EXPECT_LT(dsp::MeasureToneLevel(Tail(sent), kAHz), -40.0);
+    EXPECT_LT(dsp::MeasureToneLevel(Tail(sent), kBHz), -40.0);
+  }
+  v1::ListSessionsReply list;
+  engine_->ListSessions(list);
+  ASSERT_EQ(list.sessions_size(), 2);
+  EXPECT_EQ(list.sessions(0).leg(), 0u);
+  EXPECT_EQ(list.sessions(1).leg(), 1u);
+  EXPECT_EQ(list.sessions(0).line(), 1u);
+  EXPECT_EQ(list.sessions(1).line(), 1u);
+}
+
+TEST_F(MediaEngineLegsTest, ConferenceLegsSendEachOtherTheirPartyButNobodyHearsItself) {
+  auto leg_a = engine_->CreateSession(LegParams(0, a_, true));
+  ASSERT_TRUE(leg_a);
+  auto leg_b = engine_->CreateSession(LegParams(1, b_, true));
+  ASSERT_TRUE(leg_b);
+  const auto heard =
+      Run(60, static_cast<uint16_t>(leg_a->local_port()), static_cast<uint16_t>(leg_b->local_port()));
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(heard), kAHz), -12.0, 1.0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(heard), kBHz), -12.0, 1.0);
+  const auto to_a = DecodeAudio(a_.socket().Drain(), 0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(to_a), kLineHz), -10.0, 1.0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(to_a), kBHz), -12.0, 1.0);
+  EXPECT_LT(dsp::MeasureToneLevel(Tail(to_a), kAHz), -40.0);
+  const auto to_b = DecodeAudio(b_.socket().Drain(), 0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(to_b), kLineHz), -10.0, 1.0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(to_b), kAHz), -12.0, 1.0);
+  EXPECT_LT(dsp::MeasureToneLevel(Tail(to_b), kBHz), -40.0);
+
+  // Conference off on one leg (back to call waiting: B on hold): no more mixing.
+  ASSERT_TRUE(engine_->ModifySession(LegParams(1, b_, false)));
+  const auto later =
+      Run(30, static_cast<uint16_t>(leg_a->local_port()), static_cast<uint16_t>(leg_b->local_port()));
+  const auto to_a_later = DecodeAudio(a_.socket().Drain(), 0);
+  EXPECT_LT(dsp::MeasureToneLevel(Tail(to_a_later), kBHz), -40.0);
+}
+
+TEST_F(MediaEngineLegsTest, ASendonlyLegIsNotHeardButStillSends) {
+  auto leg_a = engine_->CreateSession(LegParams(0, a_));
+  ASSERT_TRUE(leg_a);
+  auto held = LegParams(1, b_);
+  held.set_direction(v1::DIRECTION_SENDONLY);  // B on hold: the line's audio goes to it
+  auto leg_b = engine_->CreateSession(held);
+  ASSERT_TRUE(leg_b);
+  const auto heard =
+      Run(60, static_cast<uint16_t>(leg_a->local_port()), static_cast<uint16_t>(leg_b->local_port()));
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(heard), kAHz), -12.0, 1.0);
+  EXPECT_LT(dsp::MeasureToneLevel(Tail(heard), kBHz), -40.0);
+  const auto to_b = DecodeAudio(b_.socket().Drain(), 0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(to_b), kLineHz), -10.0, 1.0);
+}
+
+TEST_F(MediaEngineLegsTest, DeletingOneLegKeepsTheOtherRunning) {
+  auto leg_a = engine_->CreateSession(LegParams(0, a_));
+  ASSERT_TRUE(leg_a);
+  auto leg_b = engine_->CreateSession(LegParams(1, b_));
+  ASSERT_TRUE(leg_b);
+  Run(20, static_cast<uint16_t>(leg_a->local_port()), static_cast<uint16_t>(leg_b->local_port()));
+  auto deleted = engine_->DeleteSession(1, 0, false);
+  ASSERT_TRUE(deleted) << deleted.error();
+  ASSERT_EQ(deleted->final_stats_size(), 1);
+  EXPECT_EQ(deleted->final_stats(0).leg(), 0u);
+  EXPECT_EQ(engine_->session_count(), 1u);
+  a_.socket().Drain();
+  b_.socket().Drain();
+  // Leg 1 alone: the line hears B, B hears the line; A's packets go nowhere.
+  const auto heard =
+      Run(40, static_cast<uint16_t>(leg_a->local_port()), static_cast<uint16_t>(leg_b->local_port()));
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(heard), kBHz), -12.0, 1.0);
+  EXPECT_LT(dsp::MeasureToneLevel(Tail(heard), kAHz), -40.0);
+  const auto to_b = DecodeAudio(b_.socket().Drain(), 0);
+  EXPECT_NEAR(dsp::MeasureToneLevel(Tail(to_b), kLineHz), -10.0, 1.0);
+  EXPECT_TRUE(DecodeAudio(a_.socket().Drain(), 0).empty());
+  // A leg can be created again; all_legs removes both.
+  ASSERT_TRUE(engine_->CreateSession(LegParams(0, a_)));
+  EXPECT_FALSE(engine_->CreateSession(LegParams(1, b_))) << "leg 1 exists";
+  auto leg2 = LegParams(2, b_);
+  EXPECT_FALSE(engine_->CreateSession(leg2)) << "only legs 0 and 1";
+  auto all = engine_->DeleteSession(1, 0, true);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->final_stats_size(), 2);
+  EXPECT_EQ(engine_->session_count(), 0u);
+  EXPECT_FALSE(engine_->DeleteSession(1, 1, false));
+}
+
+TEST_F(MediaEngineLegsTest, TwoLegsReportALineDigitOnce) {
+  auto leg_a = engine_->CreateSession(LegParams(0, a_));
+  ASSERT_TRUE(leg_a);
+  auto leg_b = engine_->CreateSession(LegParams(1, b_));
+  ASSERT_TRUE(leg_b);
+  dsp::DtmfGenerator keypad(dsp::DtmfGeneratorConfig{.on_ms = 100, .off_ms = 100});
+  ASSERT_TRUE(keypad.Queue("7"));
+  std::array<int16_t, kFrame> frame;
+  for (int i = 0; i < 30; ++i) {
+    keypad.Generate(frame);
+    Tick(frame, 0);
+  }
+  ASSERT_EQ(events_.dtmf.size(), 1u);
+  EXPECT_EQ(events_.dtmf[0].digit, '7');
+  EXPECT_FALSE(events_.dtmf[0].from_rtp);
+}
+
+// ---- Digits dialled on a line without a session ----------------------------------------
+
+TEST_F(MediaEngineTest, DigitDetectionReportsDialledDigitsUntilDisabled) {
+  auto dial = [&](const char* digits, int frames) {
+    dsp::DtmfGenerator keypad(dsp::DtmfGeneratorConfig{.on_ms = 80, .off_ms = 80});
+    ASSERT_TRUE(keypad.Queue(digits));
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < frames; ++i) {
+      keypad.Generate(frame);
+      Tick(frame, 1);  // line 2
+    }
+  };
+  dial("1", 20);
+  EXPECT_TRUE(events_.dtmf.empty()) << "off by default";
+  ASSERT_TRUE(engine_->SetDigitDetection(2, true));
+  dial("2580*#", 110);
+  std::string digits;
+  for (const auto& event : events_.dtmf) {
+    EXPECT_EQ(event.line, 2u);
+    EXPECT_FALSE(event.from_rtp);
+    EXPECT_NEAR(event.duration_ms, 80, 20) << event.digit;
+    digits += event.digit;
+  }
+  EXPECT_EQ(digits, "2580*#");
+  ASSERT_TRUE(engine_->SetDigitDetection(2, false));
+  dial("9", 20);
+  EXPECT_EQ(events_.dtmf.size(), 6u);
+  EXPECT_FALSE(engine_->SetDigitDetection(9, true)) << "not in this shard";
+}
+
+TEST_F(MediaEngineTest, DigitDetectionStopsWhenASessionIsCreated) {
+  ASSERT_TRUE(engine_->SetDigitDetection(1, true));
+  ASSERT_TRUE(engine_->CreateSession(Params(1)));
+  EXPECT_FALSE(engine_->SetDigitDetection(1, true)) << "the session reports the digits";
+  ASSERT_TRUE(engine_->DeleteSession(1));
+  dsp::DtmfGenerator keypad(dsp::DtmfGeneratorConfig{.on_ms = 80, .off_ms = 80});
+  ASSERT_TRUE(keypad.Queue("3"));
+  std::array<int16_t, kFrame> frame;
+  for (int i = 0; i < 20; ++i) {
+    keypad.Generate(frame);
+    Tick(frame, 0);
+  }
+  EXPECT_TRUE(events_.dtmf.empty()) << "detection stays off after the session";
+}
+
+// ---- Type 2 caller ID ---------------------------------------------------------------------
+
+// Off-hook (call waiting): the alert tone, then FSK with no channel seizure, which a
+// simulated phone that is off-hook displays.
+TEST_F(MediaEngineTest, Type2CallerIdIsDisplayedByAnOffHookPhone) {
+  for (auto standard :
+       {::linegate::tdm::v1::CALLER_ID_STANDARD_BELL202, ::linegate::tdm::v1::CALLER_ID_STANDARD_V23}) {
+    v1::SendCallerIdRequest request;
+    request.set_line(4);
+    request.set_off_hook(true);
+    request.mutable_caller_id()->set_number("5559876");
+    request.mutable_caller_id()->set_name("WAITING");
+    request.mutable_caller_id()->set_standard(standard);
+    ASSERT_TRUE(engine_->SendCallerId(request).ok());
+    std::vector<int16_t> heard;
+    for (int i = 0; i < 60; ++i) Tick({}, 3, &heard);
+    // The CPE alerting signal: 2130 + 2750 Hz for 80 ms, then the data.
+    const std::span<const int16_t> alert = std::span<const int16_t>(heard).subspan(0, 640);
+    EXPECT_NEAR(dsp::MeasureToneLevel(alert, 2130.0), -18.0, 1.0);
+    EXPECT_NEAR(dsp::MeasureToneLevel(alert, 2750.0), -18.0, 1.0);
+    // Over: what is left at 2750 Hz is the FSK's spectrum (the space tone is 2100/2200 Hz).
+    EXPECT_LT(dsp::MeasureToneLevel(std::span<const int16_t>(heard).subspan(640, 640), 2750.0), -30.0);
+
+    ManualClock phone_clock;
+    tdm::sim::SimPhone phone(phone_clock);
+    ASSERT_TRUE(phone.OffHook().ok());
+    std::array<int16_t, kFrame> from_phone;
+    for (size_t at = 0; at + kFrame <= heard.size(); at += kFrame) {
+      phone.Tick(std::span<const int16_t>(heard).subspan(at, kFrame), from_phone);
+      phone_clock.Advance(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(phone.caller_id().has_value()) << phone.Describe();
+    EXPECT_TRUE(phone.caller_id()->off_hook);
+    EXPECT_EQ(phone.caller_id()->result.info.number.view(), "5559876");
+    EXPECT_EQ(phone.caller_id()->result.info.name.view(), "WAITING");
+    EXPECT_EQ(phone.caller_id()->result.standard, standard == ::linegate::tdm::v1::CALLER_ID_STANDARD_V23
+                                                      ? dsp::CallerIdStandard::kV23
+                                                      : dsp::CallerIdStandard::kBell202);
+    EXPECT_NE(phone.Describe().find("caller-id (call waiting): number=5559876"), std::string::npos)
+        << phone.Describe();
+  }
+  v1::SendCallerIdRequest dtmf;
+  dtmf.set_line(4);
+  dtmf.set_off_hook(true);
+  dtmf.mutable_caller_id()->set_number("5559876");
+  dtmf.mutable_caller_id()->set_standard(::linegate::tdm::v1::CALLER_ID_STANDARD_DTMF);
+  EXPECT_FALSE(engine_->SendCallerId(dtmf).ok());
+}
+
+// A real phone (not the sim driver) must acknowledge the alert with DTMF A or D within
+// 160 ms; without it the data is not sent.
+TEST_F(MediaEngineTest, Type2CallerIdWaitsForTheAcknowledgementOfARealPhone) {
+  engine_.reset();
+  config_.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_DAHDI);
+  auto io = packetio::KernelSocketIo::Create({});
+  auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+  ASSERT_TRUE(engine) << engine.error();
+  engine_ = std::move(*engine);
+  engine_->Poll();
+  v1::SendCallerIdRequest request;
+  request.set_line(4);
+  request.set_off_hook(true);
+  request.mutable_caller_id()->set_number("5550000");
+  for (const bool acknowledge : {false, true}) {
+    ASSERT_TRUE(engine_->SendCallerId(request).ok());
+    dsp::DtmfGenerator phone(dsp::DtmfGeneratorConfig{.on_ms = 60, .off_ms = 60});
+    std::vector<int16_t> heard;
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < 60; ++i) {
+      // The phone hears the alert (80 ms) and answers 20 ms later.
+      if (acknowledge && i == 10) {
+        ASSERT_TRUE(phone.Queue("A"));
+      }
+      phone.Generate(frame);
+      Tick(frame, 3, &heard);
+    }
+    dsp::CallerIdReceiver receiver;
+    bool decoded = false;
+    for (size_t at = 0; at + kFrame <= heard.size() && !decoded; at += kFrame) {
+      decoded = receiver.Process(std::span<const int16_t>(heard).subspan(at, kFrame));
+    }
+    EXPECT_EQ(decoded, acknowledge);
+    if (acknowledge) {
+      EXPECT_EQ(receiver.result().info.number.view(), "5550000");
+    } else {
+      // The engine was rebuilt on the same rings: its lead frames come first, so the
+      // alert starts a little later in what the line heard.
+      const auto alert = std::find_if(heard.begin(), heard.end(), [](int16_t s) { return s != 0; });
+      ASSERT_NE(alert, heard.end());
+      const size_t after_alert = static_cast<size_t>(alert - heard.begin()) + 640 + 80;
+      ASSERT_LT(after_alert, heard.size());
+      EXPECT_LT(dsp::MeasureLevel(std::span<const int16_t>(heard).subspan(after_alert)), -60.0);
+    }
+  }
+}
+
+// During type 2 the line's audio does not reach the call: the phone's acknowledgement is
+// neither a DtmfDetected event nor a telephone-event nor audio at the far end.
+TEST_F(MediaEngineTest, Type2AcknowledgementDoesNotReachTheCall) {
+  engine_.reset();
+  config_.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_DAHDI);
+  auto io = packetio::KernelSocketIo::Create({});
+  auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+  ASSERT_TRUE(engine) << engine.error();
+  engine_ = std::move(*engine);
+  engine_->Poll();
+  ASSERT_TRUE(engine_->CreateSession(Params(4)));
+  v1::SendCallerIdRequest request;
+  request.set_line(4);
+  request.set_off_hook(true);
+  request.mutable_caller_id()->set_number("5550000");
+  ASSERT_TRUE(engine_->SendCallerId(request).ok());
+  dsp::DtmfGenerator phone(dsp::DtmfGeneratorConfig{.on_ms = 60, .off_ms = 60});
+  std::array<int16_t, kFrame> frame;
+  for (int i = 0; i < 60; ++i) {
+    if (i == 10) {
+      ASSERT_TRUE(phone.Queue("A"));
+    }
+    phone.Generate(frame);
+    Tick(frame, 3);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(events_.dtmf.empty());
+  const auto packets = peer_.Drain();
+  for (const auto& packet : packets) {
+    rtp::RtpHeaderView view;
+    if (rtp::ParseRtpHeader(packet, view) != rtp::RtpParseStatus::kOk) continue;
+    EXPECT_NE(view.payload_type, 101) << "a telephone-event left";
+  }
+  EXPECT_LT(dsp::MeasureLevel(DecodeAudio(packets, 0)), -60.0);
+  // Afterwards the line's digits reach the call again.
+  ASSERT_TRUE(phone.Queue("5"));
+  for (int i = 0; i < 20; ++i) {
+    phone.Generate(frame);
+    Tick(frame, 3);
+  }
+  ASSERT_EQ(events_.dtmf.size(), 1u);
+  EXPECT_EQ(events_.dtmf[0].digit, '5');
 }
 
 }  // namespace

@@ -228,7 +228,8 @@ void RtpSession::SendAudio(uint64_t sample_clock, bool marker) {
   ++packets_sent_;
 }
 
-void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_clock, TimePoint) {
+void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_clock, TimePoint,
+                          std::span<const int16_t> conference) {
   last_sample_clock_ = sample_clock;
   std::span<const int16_t> frame = line_frame;
   if (echo_ && echo_->enabled() && line_frame.size() == echo_output_.size()) {
@@ -236,7 +237,7 @@ void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_c
     echo_->Process(echo_reference_, line_frame, echo_output_);
     frame = echo_output_;
   }
-  if (!pass_through_) CheckFaxTones(frame, line_fax_);
+  if (!pass_through_) CheckFaxTones(frame, line_fax_, report_line_events_);
   if (dtmf_base_unset_) {
     dtmf_base_ = sample_clock;
     dtmf_base_unset_ = false;
@@ -255,10 +256,19 @@ void RtpSession::FromLine(std::span<const int16_t> line_frame, uint64_t sample_c
     } else {
       if (settings_.rfc4733 && settings_.send) event_sender_.KeyUp(std::min(at, sample_clock + frame.size()));
       ++dtmf_sent_;
-      events_->OnDtmf(settings_.line, event.digit, SamplesToMs(at - std::min(at, dtmf_start_)), false);
+      if (report_line_events_) {
+        events_->OnDtmf(settings_.line, event.digit, SamplesToMs(at - std::min(at, dtmf_start_)), false);
+      }
     }
   }
   if (!settings_.send) return;
+  if (!conference.empty() && conference.size() == frame.size() && frame.size() <= conference_mix_.size()) {
+    for (size_t i = 0; i < frame.size(); ++i) {
+      const int32_t sum = int32_t{frame[i]} + int32_t{conference[i]};
+      conference_mix_[i] = static_cast<int16_t>(std::clamp<int32_t>(sum, -32768, 32767));
+    }
+    frame = std::span<const int16_t>(conference_mix_.data(), frame.size());
+  }
 
   if (payload_samples_ == 0) payload_clock_ = sample_clock;
   if (encoder_) {
@@ -309,13 +319,14 @@ void RtpSession::SendEncoded(uint64_t sample_clock, bool marker) {
   ++packets_sent_;
 }
 
-void RtpSession::CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector) {
+void RtpSession::CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector, bool report) {
   std::array<dsp::FaxToneEvent, 2> found;
   const size_t n = detector.Process(frame, found);
-  for (size_t i = 0; i < n; ++i) EnterPassThrough(found[i].tone == dsp::FaxTone::kCed ? "CED" : "CNG");
+  for (size_t i = 0; i < n; ++i)
+    EnterPassThrough(found[i].tone == dsp::FaxTone::kCed ? "CED" : "CNG", report);
 }
 
-void RtpSession::EnterPassThrough(const char* tone) {
+void RtpSession::EnterPassThrough(const char* tone, bool report) {
   if (pass_through_) return;
   pass_through_ = true;
   // A fax or modem needs the signal as it is: no echo canceller (it would treat the
@@ -329,7 +340,7 @@ void RtpSession::EnterPassThrough(const char* tone) {
     log::Warn("fax tone on a compressed codec: pass-through needs G.711 (a re-INVITE by call control)",
               {{"line", settings_.line}, {"codec", codec::GetCodecInfo(settings_.codec).rtpmap_name}});
   }
-  events_->OnFaxTone(settings_.line, tone);
+  if (report) events_->OnFaxTone(settings_.line, tone);
 }
 
 void RtpSession::ToLine(std::span<int16_t> frame) {
@@ -338,8 +349,12 @@ void RtpSession::ToLine(std::span<int16_t> frame) {
     return;
   }
   jitter_buffer_.Get(frame);
-  if (!pass_through_) CheckFaxTones(frame, network_fax_);
+  if (!pass_through_) CheckFaxTones(frame, network_fax_, true);
   if (dtmf_playing_) dtmf_player_.Generate(frame);
+  if (frame.size() == echo_reference_.size()) std::copy(frame.begin(), frame.end(), echo_reference_.begin());
+}
+
+void RtpSession::SetEchoReference(std::span<const int16_t> frame) {
   if (frame.size() == echo_reference_.size()) std::copy(frame.begin(), frame.end(), echo_reference_.begin());
 }
 
@@ -466,6 +481,7 @@ void RtpSession::SendBye() { SendRtcp(clock_->Now(), last_sample_clock_, true); 
 
 void RtpSession::FillStats(v1::SessionStats& stats) const {
   stats.set_line(settings_.line);
+  stats.set_leg(params_.leg());
   *stats.mutable_params() = params_;
   stats.set_local_port(io_->LocalPort(rtp_flow_));
   stats.set_packets_sent(packets_sent_);

@@ -85,8 +85,19 @@ class RtpSession {
   Status Modify(const SessionSettings& settings);
 
   // Per TDM frame. sample_clock: the frame's position on the TDM clock, in samples.
-  void FromLine(std::span<const int16_t> frame, uint64_t sample_clock, TimePoint now);
+  // `conference`: audio added to what is sent after the echo canceller and the DTMF
+  // detector have seen the line's own audio (a three-way call: the other leg's party);
+  // empty for none.
+  void FromLine(std::span<const int16_t> frame, uint64_t sample_clock, TimePoint now,
+                std::span<const int16_t> conference = {});
   void ToLine(std::span<int16_t> frame);
+  // A line with two legs hears their mix: the engine gives each leg's echo canceller
+  // that mix as its reference, after ToLine (which sets the leg's own playout).
+  void SetEchoReference(std::span<const int16_t> frame);
+  // Whether digits and fax tones detected in the line's audio are reported upwards.
+  // Both legs of a line detect them (each sends its own telephone-events and switches
+  // to pass-through itself), only one reports them.
+  void set_report_line_events(bool report) { report_line_events_ = report; }
   // Per received datagram on this session's ports.
   void OnRtpPacket(const packetio::Packet& packet, TimePoint now);
   void OnRtcpPacket(const packetio::Packet& packet, TimePoint now);
@@ -98,6 +109,7 @@ class RtpSession {
   void FillStats(v1::SessionStats& stats) const;
   // The request the session runs with (local port filled in), reported with its stats.
   void set_params(const v1::SessionParams& params) { params_ = params; }
+  const v1::SessionParams& params() const { return params_; }
   const SessionSettings& settings() const { return settings_; }
   packetio::FlowId rtp_flow() const { return rtp_flow_; }
   packetio::FlowId rtcp_flow() const { return rtcp_flow_; }
@@ -110,8 +122,8 @@ class RtpSession {
   void SendTelephoneEvent(uint64_t sample_clock);
   void SendRtcp(TimePoint now, uint64_t sample_clock, bool bye);
   void SendEncoded(uint64_t sample_clock, bool marker);
-  void CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector);
-  void EnterPassThrough(const char* tone);
+  void CheckFaxTones(std::span<const int16_t> frame, dsp::FaxToneDetector& detector, bool report);
+  void EnterPassThrough(const char* tone, bool report);
   Status MakeCodecs();
   void Send(packetio::FlowId flow, const packetio::Endpoint& to, std::span<const uint8_t> bytes);
   uint8_t* TxBuffer();
@@ -136,6 +148,8 @@ class RtpSession {
   std::optional<codec::EchoCanceller> echo_;
   std::array<int16_t, 80> echo_reference_{};  // the last frame sent to the line
   std::array<int16_t, 80> echo_output_{};
+  std::array<int16_t, 80> conference_mix_{};  // line audio plus the other leg's party
+  bool report_line_events_ = true;
   dsp::FaxToneDetector line_fax_;
   dsp::FaxToneDetector network_fax_;
   bool pass_through_ = false;

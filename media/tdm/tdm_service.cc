@@ -149,6 +149,7 @@ Status TdmService::Configure(const config::v1::Config& config) {
       sim_config.phones = card_config.fxs_ports();
       sim_config.exchange_lines = card_config.fxo_ports();
       sim_config.frame_samples = frame_samples;
+      sim_config.phone.auto_answer_ms = card_config.sim().auto_answer_ms();
       auto sim_card = sim::SimCard::Create(*clock_, sim_config);
       if (!sim_card) return Error{"card " + card_config.name() + ": " + sim_card.error()};
       added.sim = std::move(*sim_card);
@@ -387,11 +388,40 @@ Result<linev1::PortCommandReply> TdmService::ApplyPortCommand(const linev1::Port
     case linev1::PortCommandRequest::kMessageWaiting:
       command = sim::LineCommand::MessageWaiting(request.message_waiting());
       break;
+    case linev1::PortCommandRequest::kDisconnectMs:
+      if (request.disconnect_ms() == 0 || request.disconnect_ms() > sim::kMaxDisconnectMs) {
+        return Error{"disconnect_ms must be 1.." + std::to_string(sim::kMaxDisconnectMs)};
+      }
+      if (!state.fxs) {
+        return Error{"disconnect does not apply to line " + std::to_string(request.line()) + " (FXO)"};
+      }
+      command = sim::LineCommand::Disconnect(request.disconnect_ms());
+      break;
     case linev1::PortCommandRequest::COMMAND_NOT_SET:
       return Error{"no port command given"};
   }
   const sim::CommandResult result = state.signaling->Apply(command);
   linev1::PortCommandReply reply;
+  if (command.type == sim::LineCommandType::kDisconnect && cards_[state.card].dahdi) {
+    // DAHDI has a battery drop of its own length for kewlstart ports after an answered
+    // ring only (DahdiLine::Apply); said in the reply, as control asked for a length.
+    if (result == sim::CommandResult::kNotApplicable) {
+      log::Info("port command not supported",
+                {{"line", request.line()},
+                 {"command", "disconnect"},
+                 {"driver", "dahdi"},
+                 {"why", "needs kewlstart (fxoks) and a call answered after ringing"}});
+      reply.set_result("not supported on dahdi");
+      return reply;
+    }
+    if (result == sim::CommandResult::kOk && cards_[state.card].dahdi->line(state.channel).off_hook()) {
+      reply.set_result("ok: DAHDI kewlstart battery drop of " +
+                       std::to_string(dahdi::DahdiLine::kKewlDisconnectMs) + " ms (asked " +
+                       std::to_string(request.disconnect_ms()) + " ms)");
+      log::Info("port command", {{"line", request.line()}, {"command", "disconnect"}, {"driver", "dahdi"}});
+      return reply;
+    }
+  }
   switch (result) {
     case sim::CommandResult::kOk:
       reply.set_result("ok");

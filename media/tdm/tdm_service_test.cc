@@ -147,6 +147,119 @@ TEST(TdmService, PortCommandsReachTheLineOrSayWhyNot) {
   EXPECT_FALSE(service.ApplyPortCommand(empty_cadence));
 }
 
+// Load mode (SimCard.auto_answer_ms): every phone answers by itself this long after
+// ringing starts and hangs up at an open-loop disconnect.
+class AutoAnswerTest : public ::testing::Test {
+ protected:
+  void Configure(uint32_t auto_answer_ms) {
+    config::v1::Config config = SimConfig(2, 1);
+    config.mutable_tdm()->mutable_cards(0)->mutable_sim()->set_auto_answer_ms(auto_answer_ms);
+    ASSERT_TRUE(service_.Configure(config).ok());
+    log_.Attach(service_);
+  }
+  void Run(int ms) {
+    for (int i = 0; i < ms / 10; ++i) {
+      clock_.Advance(std::chrono::milliseconds(10));
+      service_.OnTimer(1);
+    }
+  }
+  Result<linev1::PortCommandReply> Ring(uint32_t line) {
+    linev1::PortCommandRequest ring;
+    ring.set_line(line);
+    ring.mutable_ring();
+    return service_.ApplyPortCommand(ring);
+  }
+  Result<linev1::PortCommandReply> Disconnect(uint32_t line, uint32_t ms) {
+    linev1::PortCommandRequest disconnect;
+    disconnect.set_line(line);
+    disconnect.set_disconnect_ms(ms);
+    return service_.ApplyPortCommand(disconnect);
+  }
+  std::string Status(uint32_t line) {
+    linev1::LineScriptRequest script;
+    script.set_line(line);
+    script.set_text("status");
+    return service_.RunScript(script).text();
+  }
+
+  ManualClock clock_;
+  TdmService service_{clock_};
+  EventLog log_;
+};
+
+TEST_F(AutoAnswerTest, PhonesGoOffHookAfterTheDelayFromRingStart) {
+  Configure(3000);
+  ASSERT_TRUE(Ring(1));
+  Run(2900);
+  EXPECT_TRUE(log_.events.empty());
+  // A second ring command while ringing does not restart the count.
+  ASSERT_TRUE(Ring(2));
+  Run(200);
+  EXPECT_EQ(log_.events, std::vector<std::string>{"1 LINE_EVENT_TYPE_OFF_HOOK"});
+  EXPECT_NE(Status(1).find("hook off-hook, ring idle"), std::string::npos) << Status(1);
+  Run(3000);
+  EXPECT_EQ(log_.events,
+            (std::vector<std::string>{"1 LINE_EVENT_TYPE_OFF_HOOK", "2 LINE_EVENT_TYPE_OFF_HOOK"}));
+  EXPECT_NE(Status(2).find("auto-answer 3000 ms (1 answered)"), std::string::npos) << Status(2);
+}
+
+TEST_F(AutoAnswerTest, RingingThatStopsFirstIsNotAnswered) {
+  Configure(1000);
+  ASSERT_TRUE(Ring(1));
+  Run(500);
+  linev1::PortCommandRequest stop;
+  stop.set_line(1);
+  stop.set_stop_ring(true);
+  ASSERT_TRUE(service_.ApplyPortCommand(stop));
+  Run(2000);
+  EXPECT_TRUE(log_.events.empty());
+}
+
+TEST_F(AutoAnswerTest, ADisconnectMakesTheAutoAnswerPhoneHangUp) {
+  Configure(500);
+  ASSERT_TRUE(Ring(1));
+  Run(600);
+  ASSERT_EQ(log_.events, std::vector<std::string>{"1 LINE_EVENT_TYPE_OFF_HOOK"});
+  auto disconnected = Disconnect(1, 800);
+  ASSERT_TRUE(disconnected) << disconnected.error();
+  EXPECT_EQ(disconnected->result(), "ok");
+  Run(500);
+  EXPECT_NE(Status(1).find("loop current denied"), std::string::npos) << Status(1);
+  // The phone hangs up when current returns; on-hook is reported once the break is
+  // long enough not to be a flash.
+  Run(3000);
+  EXPECT_EQ(log_.events,
+            (std::vector<std::string>{"1 LINE_EVENT_TYPE_OFF_HOOK", "1 LINE_EVENT_TYPE_ON_HOOK"}));
+  EXPECT_NE(Status(1).find("hook on-hook"), std::string::npos) << Status(1);
+  // And answers the next call.
+  ASSERT_TRUE(Ring(1));
+  Run(600);
+  EXPECT_EQ(log_.events.back(), "1 LINE_EVENT_TYPE_OFF_HOOK");
+}
+
+TEST_F(AutoAnswerTest, ADisconnectIsShownByAPhoneThatStaysOffHook) {
+  Configure(0);
+  linev1::LineScriptRequest script;
+  script.set_line(1);
+  script.set_text("offhook");
+  ASSERT_EQ(service_.RunScript(script).text(), "ok: off-hook");
+  Run(300);
+  auto disconnected = Disconnect(1, 800);
+  ASSERT_TRUE(disconnected) << disconnected.error();
+  Run(100);
+  EXPECT_NE(Status(1).find("loop current denied"), std::string::npos) << Status(1);
+  Run(3000);
+  // A person does not hang up by themselves: the loop stays closed, no on-hook.
+  EXPECT_EQ(log_.events, std::vector<std::string>{"1 LINE_EVENT_TYPE_OFF_HOOK"});
+  const std::string status = Status(1);
+  EXPECT_NE(status.find("hook off-hook"), std::string::npos) << status;
+  EXPECT_NE(status.find("disconnects seen 1 (last 800 ms)"), std::string::npos) << status;
+  EXPECT_EQ(status.find("loop current denied"), std::string::npos) << status;
+  // Not for exchange lines, and not of no length.
+  EXPECT_FALSE(Disconnect(3, 800));
+  EXPECT_FALSE(Disconnect(1, 0));
+}
+
 config::v1::Config DahdiConfig() {
   config::v1::Config config = SimConfig(2, 1);
   config.mutable_tdm()->set_driver(config::v1::TDM_DRIVER_DAHDI);
@@ -189,6 +302,29 @@ TEST(TdmService, DahdiCardsAreOpenedClockedAndCommandedThroughTheDriver) {
   bool rang = false;
   for (const auto& call : fake.IoctlsFor(6, DAHDI_HOOK)) rang |= call.IntArgument() == DAHDI_RING;
   EXPECT_TRUE(rang);
+  // Disconnect: DAHDI's kewlstart battery drop, of its own length, once the phone has
+  // answered the ring (the kernel side of the port is then off-hook).
+  fake.QueueEvent(6, DAHDI_EVENT_RINGOFFHOOK);
+  fake.CardInterrupt();
+  service.OnTimer(1);
+  fake.ClearIoctls();
+  linev1::PortCommandRequest disconnect;
+  disconnect.set_line(2);
+  disconnect.set_disconnect_ms(800);
+  auto dropped = service.ApplyPortCommand(disconnect);
+  ASSERT_TRUE(dropped) << dropped.error();
+  EXPECT_EQ(dropped->result(), "ok: DAHDI kewlstart battery drop of 500 ms (asked 800 ms)");
+  bool on_hook = false;
+  for (const auto& call : fake.IoctlsFor(6, DAHDI_HOOK)) on_hook |= call.IntArgument() == DAHDI_ONHOOK;
+  EXPECT_TRUE(on_hook);
+  // The phone of line 1 went off-hook by itself (an outgoing call): the kernel side is
+  // on-hook, there is no drop to make. Said in the reply, nothing sent.
+  fake.ClearIoctls();
+  disconnect.set_line(1);
+  auto unsupported = service.ApplyPortCommand(disconnect);
+  ASSERT_TRUE(unsupported) << unsupported.error();
+  EXPECT_EQ(unsupported->result(), "not supported on dahdi");
+  EXPECT_TRUE(fake.IoctlsFor(5, DAHDI_HOOK).empty());
   // A real line has no far end to script.
   linev1::LineScriptRequest script;
   script.set_line(1);

@@ -186,7 +186,8 @@ void DahdiLine::Emit(LineEventType type, char digit) {
 CommandResult DahdiLine::Apply(const LineCommand& command) {
   const bool fxs_command =
       command.type == LineCommandType::kRingStart || command.type == LineCommandType::kRingStop ||
-      command.type == LineCommandType::kSetPolarity || command.type == LineCommandType::kMessageWaiting;
+      command.type == LineCommandType::kSetPolarity || command.type == LineCommandType::kMessageWaiting ||
+      command.type == LineCommandType::kDisconnect;
   if (fxs_command != (type_ == PortType::kFxs)) return Refuse(CommandResult::kNotApplicable);
   if (failed_) {
     ++stats_.commands_failed;
@@ -226,6 +227,20 @@ CommandResult DahdiLine::Apply(const LineCommand& command) {
       if (!seized_) return Refuse(CommandResult::kInvalid);
       const CommandResult result = Hook(DAHDI_ONHOOK, "release");
       if (result == CommandResult::kOk) seized_ = false;
+      return result;
+    }
+    case LineCommandType::kDisconnect: {
+      // DAHDI has no call that denies loop current for a given time. What it has: a
+      // kewlstart (fxoks) port whose kernel side is off-hook drops battery for the
+      // kernel's fixed kewl time (DAHDI_KEWLTIME, 500 ms) when set on-hook while the
+      // phone is off-hook (dahdi_hangup). The kernel side is off-hook here only after
+      // the phone answered a ring (answered_); for anything else the command is not
+      // applicable (TdmService: "not supported on dahdi"). On-hook there is nothing to
+      // disconnect.
+      if (!off_hook_) return CommandResult::kOk;
+      if (signalling_ != DAHDI_SIG_FXOKS || !answered_) return Refuse(CommandResult::kNotApplicable);
+      const CommandResult result = Hook(DAHDI_ONHOOK, "disconnect");
+      if (result == CommandResult::kOk) answered_ = false;
       return result;
     }
   }

@@ -119,7 +119,9 @@ class DahdiLine final : public sim::LineSignaling {
   PortType type() const { return type_; }
   uint32_t dahdi_channel() const { return dahdi_channel_; }
   int signalling() const { return signalling_; }  // DAHDI_SIG_* from DAHDI_GET_PARAMS
-  Law law() const { return law_; }                // the channel's law (DAHDI_GET_PARAMS curlaw)
+  // The battery drop a disconnect command gets on DAHDI (see Apply): the kernel's.
+  static constexpr uint32_t kKewlDisconnectMs = 500;
+  Law law() const { return law_; }  // the channel's law (DAHDI_GET_PARAMS curlaw)
   const std::string& kernel_name() const { return kernel_name_; }  // e.g. "WCTDM/0/1"
 
   // A failed line is skipped by Tick (its frames are silence) and refuses commands.

@@ -52,6 +52,8 @@ std::string_view LineCommandTypeName(LineCommandType type) {
       return "seize";
     case LineCommandType::kRelease:
       return "release";
+    case LineCommandType::kDisconnect:
+      return "disconnect";
   }
   return "?";
 }

@@ -67,6 +67,7 @@ enum class LineCommandType : uint8_t {
   kMessageWaiting,  // FXS: `on` lights or darkens the message-waiting lamp
   kSeize,           // FXO: go off-hook towards the exchange
   kRelease,         // FXO: go on-hook
+  kDisconnect,      // FXS: deny loop current for `duration_ms` (open-loop disconnect)
 };
 std::string_view LineCommandTypeName(LineCommandType type);  // "ring-start", ...
 
@@ -75,6 +76,7 @@ struct LineCommand {
   dsp::Cadence cadence{};
   Polarity polarity = Polarity::kNormal;
   bool on = false;
+  uint32_t duration_ms = 0;  // kDisconnect only
 
   static LineCommand RingStart(const dsp::Cadence& cadence) {
     return {LineCommandType::kRingStart, cadence, Polarity::kNormal, false};
@@ -86,6 +88,9 @@ struct LineCommand {
   }
   static LineCommand Seize() { return {LineCommandType::kSeize, {}, Polarity::kNormal, false}; }
   static LineCommand Release() { return {LineCommandType::kRelease, {}, Polarity::kNormal, false}; }
+  static LineCommand Disconnect(uint32_t ms) {
+    return {LineCommandType::kDisconnect, {}, Polarity::kNormal, false, ms};
+  }
 };
 
 enum class CommandResult : uint8_t {

@@ -257,6 +257,7 @@ CommandResult SimExchangeLine::Apply(const LineCommand& command) {
     case LineCommandType::kRingStop:
     case LineCommandType::kSetPolarity:
     case LineCommandType::kMessageWaiting:
+    case LineCommandType::kDisconnect:
       ++commands_refused_;
       return CommandResult::kNotApplicable;
   }

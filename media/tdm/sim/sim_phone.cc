@@ -7,7 +7,23 @@
 #include <cstdlib>
 #include <utility>
 
+#include "media/dsp/goertzel.h"
+#include "media/dsp/levels.h"
+
 namespace linegate::media::tdm::sim {
+namespace {
+
+// Type 2 alert detection (see sim_phone.h): blocks of 80 samples (100 Hz bins, so FSK's
+// 2100/2200 Hz space tone does not pass for 2750 Hz), each tone carrying at least a fifth
+// of the block's energy, the block above -40 dBm0.
+constexpr uint32_t kCasBlock = 80;
+constexpr uint32_t kMinCasSamples = MsToSamples(40);
+constexpr uint32_t kType2WindowSamples = MsToSamples(1000);
+const dsp::GoertzelFilter kCasLow = dsp::GoertzelFilter::ForFrequency(2130.0);
+const dsp::GoertzelFilter kCasHigh = dsp::GoertzelFilter::ForFrequency(2750.0);
+const float kMinCasEnergy = static_cast<float>(dsp::Dbm0ToMeanSquare(-40.0)) * kCasBlock;
+
+}  // namespace
 
 Status ValidateSimPhoneConfig(const SimPhoneConfig& c) {
   if (c.flash_ms < kMinFlashMs || c.flash_ms > kMaxFlashMs) {
@@ -25,6 +41,10 @@ Status ValidateSimPhoneConfig(const SimPhoneConfig& c) {
   }
   if (c.max_record_ms == 0 || c.max_record_ms > 3600000)
     return Error{"phone: max_record_ms must be 1..3600000"};
+  if (c.auto_answer_ms > kMaxAutoAnswerMs) {
+    return Error{
+        fmt::format("phone: auto_answer_ms {} out of range 0..{}", c.auto_answer_ms, kMaxAutoAnswerMs)};
+  }
   return Status::Ok();
 }
 
@@ -119,6 +139,7 @@ Status SimPhone::OffHook() {
   dtmf_caller_id_.Reset();
   // Ring trip: the port stops ringing as soon as the loop closes.
   ring_timer_.Stop();
+  auto_answer_pending_ = false;
   return Status::Ok();
 }
 
@@ -245,9 +266,28 @@ CommandResult SimPhone::Apply(const LineCommand& command) {
         ++commands_refused_;
         return CommandResult::kInvalid;
       }
+      if (config_.auto_answer_ms > 0 && !auto_answer_pending_) {
+        // From the start of ringing; a new cadence while ringing does not restart it.
+        auto_answer_pending_ = true;
+        auto_answer_remaining_ = MsToSamples(config_.auto_answer_ms);
+      }
       return CommandResult::kOk;
     case LineCommandType::kRingStop:
       ring_timer_.Stop();
+      auto_answer_pending_ = false;  // the caller gave up before the phone answered
+      return CommandResult::kOk;
+    case LineCommandType::kDisconnect:
+      if (command.duration_ms == 0 || command.duration_ms > kMaxDisconnectMs) {
+        ++commands_refused_;
+        return CommandResult::kInvalid;
+      }
+      disconnect_remaining_ = MsToSamples(command.duration_ms);
+      // On-hook the phone draws no current: it cannot notice the denial.
+      disconnect_noticed_ = loop_closed();
+      if (disconnect_noticed_) {
+        ++disconnects_seen_;
+        last_disconnect_ms_ = command.duration_ms;
+      }
       return CommandResult::kOk;
     case LineCommandType::kSetPolarity:
       if (command.polarity != polarity_) {
@@ -271,16 +311,23 @@ void SimPhone::Tick(std::span<const int16_t> to_line, std::span<int16_t> from_li
   const auto samples = static_cast<uint32_t>(from_line.size());
   // Changes that fell due during the previous frame take effect at this frame's start.
   AdvanceHook();
+  AdvanceLoadMode(samples);
   if (loop_closed() && ring_timer_.active()) ring_timer_.Stop();  // ring trip
   const bool voltage = ring_timer_.on();
   if (voltage != ringer_.ringing()) ringer_.Observe(voltage, clock_.Now());
 
   std::array<char, 4> started;
-  if (loop_closed()) {
+  if (loop_closed() && disconnect_remaining_ == 0) {
     monitor_.Process(to_line, started);
     recorder_.Push(to_line);
     dtmf_.Generate(from_line);
     player_.Mix(from_line);
+    ReceiveType2CallerId(to_line);
+  } else if (loop_closed()) {
+    // Loop current denied: the loop is closed but carries nothing either way.
+    std::fill(from_line.begin(), from_line.end(), int16_t{0});
+    monitor_.Process(from_line, started);
+    recorder_.Push(from_line);
   } else {
     // An open loop carries no audio either way: the phone hears, and sends, silence.
     std::fill(from_line.begin(), from_line.end(), int16_t{0});
@@ -297,17 +344,77 @@ void SimPhone::Tick(std::span<const int16_t> to_line, std::span<int16_t> from_li
   ring_timer_.Advance(samples);
 }
 
-void SimPhone::ReceiveCallerId(std::span<const int16_t> audio) {
-  if (fsk_caller_id_.Process(audio)) OnCallerId(fsk_caller_id_.result());
-  if (dtmf_caller_id_.Process(audio)) OnCallerId(dtmf_caller_id_.result());
+void SimPhone::AdvanceLoadMode(uint32_t samples) {
+  if (disconnect_remaining_ > 0) {
+    disconnect_remaining_ -= std::min(disconnect_remaining_, samples);
+    // Load mode: the far end hung up; the phone hangs up when current returns (while it
+    // is denied the port could not see the loop open anyway).
+    if (disconnect_remaining_ == 0 && disconnect_noticed_ && config_.auto_answer_ms > 0 &&
+        hook_ == HookState::kOffHook) {
+      (void)OnHook();
+    }
+  }
+  if (auto_answer_pending_) {
+    auto_answer_remaining_ -= std::min(auto_answer_remaining_, samples);
+    if (auto_answer_remaining_ == 0) {
+      auto_answer_pending_ = false;
+      if (hook_ == HookState::kOnHook && OffHook().ok()) ++auto_answers_;
+    }
+  }
 }
 
-void SimPhone::OnCallerId(const dsp::CallerIdResult& result) {
+void SimPhone::ReceiveType2CallerId(std::span<const int16_t> audio) {
+  // FSK only after an alert: off-hook the line carries the call's audio, and a type 2
+  // display ignores data that no alert announced (DTMF caller ID is not used off-hook:
+  // its digits would be the far end's in-band digits).
+  if (type2_window_ > 0) {
+    type2_window_ -= std::min<uint32_t>(type2_window_, static_cast<uint32_t>(audio.size()));
+    if (fsk_caller_id_.Process(audio)) {
+      OnCallerId(fsk_caller_id_.result(), true);
+      type2_window_ = 0;
+    }
+  }
+  for (const int16_t sample : audio) {
+    const float x = sample;
+    const float low = x + kCasLow.coeff * cas_low_s1_ - cas_low_s2_;
+    cas_low_s2_ = cas_low_s1_;
+    cas_low_s1_ = low;
+    const float high = x + kCasHigh.coeff * cas_high_s1_ - cas_high_s2_;
+    cas_high_s2_ = cas_high_s1_;
+    cas_high_s1_ = high;
+    cas_energy_ += x * x;
+    if (++cas_block_ < kCasBlock) continue;
+    // A tone of mean square P over N samples gives a Goertzel power of P N^2 / 2, and the
+    // block energy P N.
+    const float share = cas_energy_ * kCasBlock / 2.0f;
+    const bool alert = cas_energy_ >= kMinCasEnergy &&
+                       dsp::GoertzelPower(cas_low_s1_, cas_low_s2_, kCasLow.coeff) >= 0.2f * share &&
+                       dsp::GoertzelPower(cas_high_s1_, cas_high_s2_, kCasHigh.coeff) >= 0.2f * share;
+    if (alert) {
+      cas_samples_ += kCasBlock;
+    } else {
+      if (cas_samples_ >= kMinCasSamples) {
+        type2_window_ = kType2WindowSamples;
+        fsk_caller_id_.Reset();
+      }
+      cas_samples_ = 0;
+    }
+    cas_low_s1_ = cas_low_s2_ = cas_high_s1_ = cas_high_s2_ = cas_energy_ = 0.0f;
+    cas_block_ = 0;
+  }
+}
+
+void SimPhone::ReceiveCallerId(std::span<const int16_t> audio) {
+  if (fsk_caller_id_.Process(audio)) OnCallerId(fsk_caller_id_.result(), false);
+  if (dtmf_caller_id_.Process(audio)) OnCallerId(dtmf_caller_id_.result(), false);
+}
+
+void SimPhone::OnCallerId(const dsp::CallerIdResult& result, bool off_hook) {
   if (!result.accepted()) {
     ++caller_ids_rejected_;
     return;
   }
-  caller_id_ = ReceivedCallerId{result, clock_.Now(), ringer_.rings()};
+  caller_id_ = ReceivedCallerId{result, clock_.Now(), ringer_.rings(), off_hook};
 }
 
 std::string FormatCallerId(const dsp::CallerIdResult& r) { return FormatCallerId(r.info, r.standard); }
@@ -347,7 +454,17 @@ std::string SimPhone::Describe() const {
   }
   const std::string_view digits = monitor_.pending_digits();
   if (!digits.empty()) text += fmt::format(", DTMF heard {}", digits);
-  if (caller_id_) text += ", caller-id: " + FormatCallerId(caller_id_->result);
+  if (caller_id_) {
+    text += ", caller-id" + std::string(caller_id_->off_hook ? " (call waiting)" : "") + ": " +
+            FormatCallerId(caller_id_->result);
+  }
+  if (disconnect_remaining_ > 0) text += ", loop current denied";
+  if (disconnects_seen_ > 0) {
+    text += fmt::format(", disconnects seen {} (last {} ms)", disconnects_seen_, last_disconnect_ms_);
+  }
+  if (config_.auto_answer_ms > 0) {
+    text += fmt::format(", auto-answer {} ms ({} answered)", config_.auto_answer_ms, auto_answers_);
+  }
   if (caller_ids_rejected_ > 0) text += fmt::format(", caller-id rejected {}", caller_ids_rejected_);
   return text;
 }

@@ -1,8 +1,15 @@
 #pragma once
 // A simulated telephone on an FXS port: hook switch, hook flash, DTMF and pulse
 // (rotary) dialling, a ringer that logs the ring cadence it sees, a caller-ID display
-// (FSK Bell 202 / V.23 and DTMF, received on-hook), a message-waiting lamp, a tone or
-// WAV player, a recorder and a listener (level, frequency, DTMF).
+// (FSK Bell 202 / V.23 and DTMF, received on-hook; FSK also off-hook: type 2, caller ID
+// on call waiting), a message-waiting lamp, a tone or WAV player, a recorder and a
+// listener (level, frequency, DTMF). It notices an open-loop disconnect (loop current
+// denied by the port) and, in load mode (auto_answer_ms), answers ringing by itself
+// and hangs up at a disconnect.
+//
+// Type 2 caller ID: off-hook, the display listens for the CAS alert tone (2130 + 2750 Hz,
+// at least 40 ms) and decodes FSK for a second after it. It does not acknowledge the
+// alert (the gateway sends the data to a simulated line without waiting for an ACK).
 //
 // Timing: the phone's own actions (flash length, pulse break/make, inter-digit pause,
 // ring cadence applied by the port) are counted in samples of the frames it is ticked
@@ -40,7 +47,12 @@ struct SimPhoneConfig {
   dsp::DtmfGeneratorConfig dtmf{};
   uint32_t record_buffer_ms = 2000;  // ring between Tick and Flush (100..60000)
   uint32_t max_record_ms = 600000;   // longest recording (10 min)
+  // Load mode: off-hook this long after ringing starts, on-hook when a disconnect
+  // (loop current denied) ends; 0: off (config.proto SimCard.auto_answer_ms).
+  uint32_t auto_answer_ms = 0;
 };
+inline constexpr uint32_t kMaxAutoAnswerMs = 600000;
+inline constexpr uint32_t kMaxDisconnectMs = 60000;
 Status ValidateSimPhoneConfig(const SimPhoneConfig& config);
 
 inline constexpr uint32_t kMinFlashMs = 100;
@@ -83,6 +95,7 @@ struct ReceivedCallerId {
   dsp::CallerIdResult result{};
   TimePoint time{};           // start of the tick in which it completed
   uint64_t rings_before = 0;  // rings the ringer had seen by then (since construction)
+  bool off_hook = false;      // type 2: received during a call (call waiting)
 };
 
 // "number=5551234 name=\"LINEGATE\" time=03-15T14:30 standard=bell202": number (or
@@ -156,6 +169,12 @@ class SimPhone final : public SimLine {
   uint64_t caller_ids_rejected() const { return caller_ids_rejected_; }
   const dsp::CallerIdReceiverStats& fsk_caller_id_stats() const { return fsk_caller_id_.stats(); }
   const dsp::DtmfCallerIdReceiverStats& dtmf_caller_id_stats() const { return dtmf_caller_id_.stats(); }
+  // Open-loop disconnects: the one in progress (loop current denied now), how many the
+  // phone noticed (off-hook), and the length of the last one.
+  bool loop_current_denied() const { return disconnect_remaining_ > 0; }
+  uint64_t disconnects_seen() const { return disconnects_seen_; }
+  uint32_t last_disconnect_ms() const { return last_disconnect_ms_; }
+  uint64_t auto_answers() const { return auto_answers_; }
   // Commands refused as not applicable or invalid.
   uint64_t commands_refused() const { return commands_refused_; }
   uint64_t events_dropped() const { return events_.dropped(); }
@@ -166,7 +185,9 @@ class SimPhone final : public SimLine {
   void AdvanceHook();
   bool StartNextPulseDigit();
   void ReceiveCallerId(std::span<const int16_t> audio);
-  void OnCallerId(const dsp::CallerIdResult& result);
+  void OnCallerId(const dsp::CallerIdResult& result, bool off_hook);
+  void AdvanceLoadMode(uint32_t samples);
+  void ReceiveType2CallerId(std::span<const int16_t> audio);
 
   const Clock& clock_;
   SimPhoneConfig config_;
@@ -192,6 +213,24 @@ class SimPhone final : public SimLine {
   dsp::DtmfCallerIdReceiver dtmf_caller_id_;
   std::optional<ReceivedCallerId> caller_id_;
   uint64_t caller_ids_rejected_ = 0;
+  // Type 2: the CAS alert detector (Goertzel at both tones over 10 ms blocks) and the
+  // time the display stays ready for data after an alert.
+  float cas_low_s1_ = 0.0f;
+  float cas_low_s2_ = 0.0f;
+  float cas_high_s1_ = 0.0f;
+  float cas_high_s2_ = 0.0f;
+  float cas_energy_ = 0.0f;
+  uint32_t cas_block_ = 0;     // samples in the current block
+  uint32_t cas_samples_ = 0;   // of continuous alert tone
+  uint32_t type2_window_ = 0;  // samples left to receive the data
+  // Open-loop disconnect and load mode.
+  uint32_t disconnect_remaining_ = 0;  // samples of loop current still denied
+  bool disconnect_noticed_ = false;    // the current one found the loop closed
+  uint64_t disconnects_seen_ = 0;
+  uint32_t last_disconnect_ms_ = 0;
+  bool auto_answer_pending_ = false;
+  uint32_t auto_answer_remaining_ = 0;  // samples until the phone answers the ringing
+  uint64_t auto_answers_ = 0;
 };
 
 }  // namespace linegate::media::tdm::sim

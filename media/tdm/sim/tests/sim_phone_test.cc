@@ -437,8 +437,9 @@ TEST(SimPhoneTest, CallerIdIsLostDuringRingVoltageOrOffHookAndRejectionsAreCount
     EXPECT_FALSE(RunCallerIdScenario(phone, clock, {.cid_ms = 200, .run_ms = 3000}));
   }
   {
-    // Off-hook: no caller ID (type 2, during a call, is not modelled); what the phone
-    // hears is the FSK itself.
+    // Off-hook: no caller ID without the CAS alert that announces type 2 (see
+    // media_engine_test's Type2CallerIdIsDisplayedByAnOffHookPhone); what the phone hears
+    // is the FSK itself.
     ManualClock clock;
     SimPhone phone(clock);
     ASSERT_TRUE(phone.OffHook().ok());
