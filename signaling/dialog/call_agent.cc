@@ -101,6 +101,8 @@ struct CallAgent::Call {
 
   // Our re-INVITE (UpdateMedia).
   TransactionId reinvite_client = 0;
+  // UpdateMedia arrived during another offer/answer exchange: offer when it ends.
+  bool reoffer_wanted = false;
   Scheduler::TimerId reinvite_retry = 0;
   // A re-INVITE from the far end that we answered and whose ACK is outstanding.
   bool reinvite_server_pending = false;
@@ -790,7 +792,7 @@ void CallAgent::OnReOffer(Call& call, const transaction::IncomingRequest& reques
     Reply(request, 491, ReasonFor(491), call.local_tag);
     return;
   }
-  if (call.reinvite_server_pending || call.state != CallState::kConfirmed) {
+  if (!call.pending_2xx.empty() || call.state != CallState::kConfirmed) {
     if (!is_invite && call.state != CallState::kConfirmed) {
       // RFC 3311: UPDATE on an early dialog is allowed; this gateway sends no early
       // offers it could update, so it refuses it.
@@ -939,7 +941,9 @@ void CallAgent::OnStrayAck(const sip::Message& ack, const transport::Received&) 
   if (call->bye_after_ack) {
     call->bye_after_ack = false;
     SendBye(*call);
+    return;
   }
+  OfferIfWanted(*call);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1066,7 +1070,12 @@ CallOutcome CallAgent::PlaceCall(const pb::PlaceCallRequest& request, std::strin
   call->state = CallState::kCalling;
   call->line = request.line();
   call->peer = *destination;
-  const std::string host = config_.domain.empty() ? UriHost(destination->address) : config_.domain;
+  // Without a domain the destination names itself; a port other than 5060 is part of it.
+  std::string host = config_.domain;
+  if (host.empty()) {
+    host =
+        destination->address.port() == 5060 ? UriHost(destination->address) : HostPort(destination->address);
+  }
   auto tag = registration::RandomHex(random_, 8);
   auto id = registration::RandomHex(random_, 16);
   auto session_id = registration::RandomHex(random_, 4);
@@ -1355,14 +1364,14 @@ bool CallAgent::OnStrayResponse(const sip::Message& response, const transport::R
   const std::string_view from_tag = response.from() ? response.from()->tag : std::string_view();
   const std::string_view to_tag = response.to() ? response.to()->tag : std::string_view();
   for (auto& [ref, call] : calls_) {
-    if (!call->outgoing || call->call_id != response.call_id() || call->local_tag != from_tag) continue;
+    if (call->call_id != response.call_id() || call->local_tag != from_tag) continue;
     if (call->remote_tag == to_tag && !call->ack.empty() && call->ack_cseq == response.cseq()->number) {
       // A retransmission of the 2xx we took: its ACK was lost (RFC 3261 13.2.2.4).
       Status sent = transport_.Send(call->ack_destination, call->ack);
       if (!sent.ok()) log::Debug("call: ACK not resent", {{"error", sent.error()}});
       return true;
     }
-    if (call->remote_tag != to_tag) {
+    if (call->outgoing && call->remote_tag != to_tag) {
       AckAndByeStray(*call, response);
       return true;
     }
@@ -1465,10 +1474,12 @@ void CallAgent::OnReInviteResponse(Call& call, const sip::Message& response) {
     pb::CallEvent event;
     *event.mutable_media_changed()->mutable_media() = sdp::ToSessionParams(*negotiated, 0);
     Publish(call, event);
+    OfferIfWanted(call);
     return;
   }
   call.our_offer.reset();
   if (status == 491) {
+    call.reoffer_wanted = false;  // the retry carries the latest LocalMedia
     // RFC 3261 14.1: glare. The owner of the Call-ID (who sent the first INVITE) waits
     // 2.1-4 s, the other side 0-2 s, then offers again.
     const double unit = registration::RandomUnit(random_).value_or(0.5);
@@ -1489,7 +1500,15 @@ void CallAgent::OnReInviteResponse(Call& call, const sip::Message& response) {
   if (status == 481 || status == 408) {
     SendBye(call);
     Release(call, status, response.reason_phrase(), true);
+    return;
   }
+  OfferIfWanted(call);
+}
+
+void CallAgent::OfferIfWanted(Call& call) {
+  if (!call.reoffer_wanted || call.state != CallState::kConfirmed) return;
+  call.reoffer_wanted = false;
+  SendReInvite(call);
 }
 
 // ---------------------------------------------------------------------------------
@@ -1647,11 +1666,12 @@ CallOutcome CallAgent::UpdateMedia(const pb::UpdateMediaRequest& request) {
   call->media.address = request.media().address();
   call->media.port = static_cast<uint16_t>(request.media().port());
   call->media.direction = FromProtoDirection(request.media().direction());
-  if (call->reinvite_client != 0 || call->reinvite_retry != 0 || call->our_offer ||
-      call->reinvite_server_pending) {
-    // An exchange is in progress; the new LocalMedia goes into the retry or is offered
-    // when control asks again.
-    return CallRefusal{CallRefusal::Kind::kUnavailable, "an offer/answer exchange is in progress"};
+  if (call->reinvite_retry != 0) return std::nullopt;  // the pending glare retry offers the new media
+  if (call->reinvite_client != 0 || call->our_offer || !call->pending_2xx.empty()) {
+    // RFC 3264 4: one exchange at a time. The new LocalMedia is offered as soon as the
+    // current exchange ends (our re-INVITE answered, or their 2xx ACKed).
+    call->reoffer_wanted = true;
+    return std::nullopt;
   }
   SendReInvite(*call);
   if (call->reinvite_client == 0) return CallRefusal{CallRefusal::Kind::kUnavailable, "re-INVITE not sent"};

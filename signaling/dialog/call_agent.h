@@ -161,6 +161,7 @@ class CallAgent {
   void SendCancelNow(Call& call);
   void AckAndByeStray(Call& call, const sip::Message& response);
   void SendReInvite(Call& call);
+  void OfferIfWanted(Call& call);
 
   // In-dialog requests of ours.
   Result<transaction::TransactionId> SendInDialog(Call& call, std::string_view method, Purpose purpose,

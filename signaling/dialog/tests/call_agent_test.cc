@@ -550,6 +550,46 @@ TEST_F(CallAgentTest, ReInviteSendonlyIsAnsweredRecvonly) {
   EXPECT_TRUE(TakeSent().empty());
 }
 
+TEST_F(CallAgentTest, UpdateWithOldStyleHoldIsAnsweredAndReported) {
+  const std::string tag = EstablishIncoming();
+  std::string hold(kOffer);
+  hold.replace(hold.find("c=IN IP4 198.51.100.7"), 21, "c=IN IP4 0.0.0.0");
+  Deliver(InDialog("UPDATE", tag, 2, "z9hG4bKupd", "", "application/sdp", hold));
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 200 OK");
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "CSeq"), "2 UPDATE");
+  EXPECT_NE(sent[0].bytes.find("a=recvonly\r\n"), std::string::npos) << sent[0].bytes;
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].media_changed().media().direction(), linegate::media::v1::DIRECTION_RECVONLY);
+  // No ACK for UPDATE: nothing is retransmitted.
+  scheduler_.Advance(seconds(5));
+  EXPECT_TRUE(TakeSent().empty());
+}
+
+TEST_F(CallAgentTest, UpdateMediaDuringAnExchangeIsOfferedAfterIt) {
+  EstablishIncoming();
+  pb::UpdateMediaRequest hold;
+  hold.set_call_ref("s-1");
+  *hold.mutable_media() = Media(30000, linegate::media::v1::DIRECTION_SENDONLY);
+  EXPECT_FALSE(agent_.UpdateMedia(hold).has_value());
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string first = sent[0].bytes;
+  pb::UpdateMediaRequest resume;
+  resume.set_call_ref("s-1");
+  *resume.mutable_media() = Media(30000);
+  EXPECT_FALSE(agent_.UpdateMedia(resume).has_value());
+  EXPECT_TRUE(TakeSent().empty());  // one exchange at a time (RFC 3264 4)
+  Deliver(ResponseTo(first, 200, "OK", "", "", Answer("recvonly")), "198.51.100.1");
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(StartLine(sent[0].bytes).substr(0, 4), "ACK ");
+  EXPECT_EQ(HeaderOf(sent[1].bytes, "CSeq"), "2 INVITE");
+  EXPECT_NE(sent[1].bytes.find("a=sendrecv\r\n"), std::string::npos) << sent[1].bytes;
+}
+
 TEST_F(CallAgentTest, ReInviteWhileOursIsPendingIs491) {
   const std::string tag = EstablishIncoming();
   pb::UpdateMediaRequest update;
@@ -613,7 +653,7 @@ TEST_F(CallAgentTest, OurReInviteGlareRetriesAfterTheRandomDelay) {
   }
 }
 
-TEST_F(CallAgentTest, InfoAndOptionsInDialogAre200) {
+TEST_F(CallAgentTest, InfoInDialogIs200) {
   const std::string tag = EstablishIncoming();
   Deliver(
       InDialog("INFO", tag, 2, "z9hG4bKinfo", "", "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n"));
