@@ -328,6 +328,9 @@ void SipStack::StartCalls(const config::v1::Calls& calls,
     agent_config.telephone_event_pt = static_cast<uint8_t>(calls.telephone_event_pt());
   }
   agent_config.timers = transactions_->config().timers;
+  // calls.session_expires_s is filled with its default (1800) by the config loader; 0
+  // turns RFC 4028 session timers off.
+  agent_config.session_expires_s = calls.session_expires_s();
   dialog::CallAgentHooks hooks;
   hooks.on_event = std::move(on_event);
   hooks.proxy_of = [this](std::string_view name) -> std::optional<transport::Destination> {

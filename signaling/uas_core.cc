@@ -59,7 +59,11 @@ UasVerdict CheckRequest(const sip::Message& request) {
     std::string_view tag;
     while (require_values.Next(tag)) {
       const std::string trimmed = Trim(tag);
-      if (trimmed.empty() || EqualsIgnoreCase(trimmed, kSupportedExtensions)) continue;
+      if (trimmed.empty()) continue;
+      bool supported = false;
+      for (std::string_view extension : kSupportedExtensions)
+        supported |= EqualsIgnoreCase(trimmed, extension);
+      if (supported) continue;
       unsupported += (unsupported.empty() ? "" : ", ") + trimmed;
     }
     if (!unsupported.empty()) return {420, "Bad Extension", "Unsupported: " + unsupported + "\r\n"};

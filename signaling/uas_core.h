@@ -3,6 +3,7 @@
 // (RFC 3261 8.2.1-8.2.3, 16.3 for Max-Forwards), and how linegate answers the methods
 // it does not handle (yet). Pure functions over a parsed message, table-tested.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,8 +15,9 @@ namespace linegate::signaling {
 // Methods the gateway's UA serves: the dialog layer (dialog/call_agent.h) handles all of
 // them but OPTIONS.
 inline constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO";
-// Option tags a request may Require (RFC 3261 8.2.2.3): RFC 3891 Replaces.
-inline constexpr std::string_view kSupportedExtensions = "replaces";
+// Option tags a request may Require (RFC 3261 8.2.2.3): RFC 3891 Replaces, RFC 4028
+// session timers.
+inline constexpr std::array<std::string_view, 2> kSupportedExtensions = {"replaces", "timer"};
 
 struct UasVerdict {
   uint16_t status = 0;  // 0: acceptable, go on

@@ -55,6 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
              "Unsupported: nothingweknow, foo"},
         Case{"RequireReplacesSupported", Request("INVITE", "sip:1@example.com", "Require: replaces\r\n"), 0,
              ""},
+        Case{"RequireTimerSupported", Request("INVITE", "sip:1@example.com", "Require: timer\r\n"), 0, ""},
         Case{"ReferServed", Request("REFER", "sip:1@example.com"), 0, ""},
         Case{"NotifySipfrag",
              Request("NOTIFY", "sip:1@example.com", "Content-Type: message/sipfrag;version=2.0\r\n",

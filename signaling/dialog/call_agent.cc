@@ -113,6 +113,16 @@ struct CallAgent::Call {
   std::string transferor_ref;
   bool refer_subscription = false;
 
+  // RFC 4028 session timer: the interval agreed (0: none), who refreshes, and the
+  // timer that refreshes (ours) or ends the session (theirs).
+  uint32_t session_interval = 0;
+  bool we_refresh = false;
+  bool peer_supports_timer = false;
+  uint32_t requested_interval = 0;  // UAC: Session-Expires of our INVITE
+  bool retried_422 = false;
+  Scheduler::TimerId session_timer = 0;
+  uint64_t session_serial = 0;
+
   // A release we owe control when the pending CANCEL or BYE completes.
   bool release_pending = false;
 };
@@ -377,6 +387,57 @@ std::string_view ReplacesParam(std::string_view value, std::string_view name) {
   return {};
 }
 
+// Whether a Supported or Require header lists `tag`.
+bool HasOptionTag(const sip::Message& message, sip::HeaderId id, std::string_view tag) {
+  sip::HeaderValueIterator values(message, id);
+  std::string_view element;
+  while (values.Next(element)) {
+    if (EqualsIgnoreCase(Trim(element), tag)) return true;
+  }
+  return false;
+}
+
+uint32_t ParseSeconds(std::string_view text) {
+  text = Trim(text);
+  uint64_t value = 0;
+  size_t i = 0;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
+    value = std::min<uint64_t>(value * 10 + static_cast<uint64_t>(text[i] - '0'), UINT32_MAX);
+  }
+  return i == 0 ? 0 : static_cast<uint32_t>(value);
+}
+
+// RFC 4028 4: Session-Expires = delta-seconds *(;se-params), se-params holding
+// refresher=uac|uas.
+struct SessionExpires {
+  uint32_t seconds = 0;
+  std::string_view refresher;  // "uac", "uas" or empty
+};
+std::optional<SessionExpires> ParseSessionExpires(const sip::Message& message) {
+  const sip::HeaderField* field = message.FindHeader(sip::HeaderId::kSessionExpires);
+  if (field == nullptr) return std::nullopt;
+  SessionExpires out;
+  std::string_view value = field->value;
+  out.seconds = ParseSeconds(value.substr(0, value.find(';')));
+  if (out.seconds == 0) return std::nullopt;
+  for (std::string_view param : {"uac", "uas"}) {
+    const std::string needle = "refresher=" + std::string(param);
+    for (size_t at = value.find(';'); at != std::string_view::npos; at = value.find(';', at + 1)) {
+      std::string_view rest = Trim(value.substr(at + 1));
+      if (rest.size() >= needle.size() && EqualsIgnoreCase(rest.substr(0, needle.size()), needle)) {
+        out.refresher = param == "uac" ? "uac" : "uas";
+      }
+    }
+  }
+  return out;
+}
+
+uint32_t MinSe(const sip::Message& message) {
+  const sip::HeaderField* field = message.FindHeader("Min-SE");
+  return field == nullptr ? 0
+                          : ParseSeconds(std::string_view(field->value).substr(0, field->value.find(';')));
+}
+
 }  // namespace
 
 CallAgent::CallAgent(Scheduler& scheduler, transaction::TransactionLayer& transactions,
@@ -396,6 +457,7 @@ CallAgent::~CallAgent() {
     scheduler_.Cancel(call->retransmit_timer);
     scheduler_.Cancel(call->ack_timer);
     scheduler_.Cancel(call->reinvite_retry);
+    scheduler_.Cancel(call->session_timer);
   }
 }
 
@@ -469,6 +531,7 @@ void CallAgent::Forget(Call& call) {
   scheduler_.Cancel(call.retransmit_timer);
   scheduler_.Cancel(call.ack_timer);
   scheduler_.Cancel(call.reinvite_retry);
+  scheduler_.Cancel(call.session_timer);
   // Transactions still running (a BYE, a CANCEL) finish without anyone to tell.
   for (auto it = owned_.begin(); it != owned_.end();) {
     it = it->second.call_ref == call.call_ref ? owned_.erase(it) : std::next(it);
@@ -646,6 +709,27 @@ void CallAgent::OnInvite(const transaction::IncomingRequest& request) {
     }
     call->negotiated = answer->negotiated;
     call->remote_offer = std::move(*offer);
+  }
+
+  // RFC 4028 9: the session interval and refresher of the 2xx, decided now so that an
+  // interval below our Min-SE is refused (422) before control hears of the call.
+  if (config_.session_expires_s != 0) {
+    call->peer_supports_timer = HasOptionTag(message, sip::HeaderId::kSupported, "timer") ||
+                                HasOptionTag(message, sip::HeaderId::kRequire, "timer");
+    const std::optional<SessionExpires> se = ParseSessionExpires(message);
+    if (se && se->seconds < config_.min_se_s) {
+      Reply(request, 422, "Session Interval Too Small", call->local_tag,
+            "Min-SE: " + std::to_string(config_.min_se_s) + "\r\n");
+      return;
+    }
+    // We may shorten the interval asked for, not below the Min-SE of the request.
+    const uint32_t floor = std::max(config_.min_se_s, MinSe(message));
+    call->session_interval =
+        std::max(floor, se ? std::min(se->seconds, config_.session_expires_s) : config_.session_expires_s);
+    // The caller's choice of refresher stands; else the caller refreshes if it can.
+    const bool uac_refreshes =
+        se && !se->refresher.empty() ? se->refresher == "uac" : call->peer_supports_timer;
+    call->we_refresh = !uac_refreshes;
   }
 
   call->call_id = std::string(message.call_id());
@@ -837,7 +921,17 @@ void CallAgent::OnReOffer(Call& call, const transaction::IncomingRequest& reques
     body = sdp::Serialize(*offer);
     call.our_offer = std::move(*offer);
   }
-  std::string extra = "Contact: " + call.contact + "\r\n";
+  // RFC 4028 10: a successful re-INVITE or UPDATE refreshes the session; its
+  // Session-Expires may move the interval (never below our Min-SE) and the refresher.
+  if (call.session_interval != 0) {
+    if (auto se = ParseSessionExpires(message)) {
+      call.session_interval = std::max(se->seconds, config_.min_se_s);
+      if (se->refresher == "uac") call.we_refresh = false;
+      if (se->refresher == "uas") call.we_refresh = true;
+    }
+    ArmSessionTimer(call);
+  }
+  std::string extra = "Contact: " + call.contact + "\r\n" + SessionExpiresHeaders(call, true);
   std::string response = BuildUasResponse(message, request.received, 200, "OK", call.local_tag, extra, body);
   if (is_invite) {
     Status sent = transactions_.Respond(request.transaction, response);
@@ -1011,6 +1105,7 @@ CallOutcome CallAgent::AnswerCall(const pb::AnswerCallRequest& request) {
   if (status == 200) {
     extra.append("Allow: ").append(kCallMethods).append("\r\n");
     extra.append("Supported: ").append(kCallExtensions).append("\r\n");
+    extra.append(SessionExpiresHeaders(*call, true));
   }
   if (!config_.user_agent.empty()) extra.append("Server: ").append(config_.user_agent).append("\r\n");
   transport::Received received;
@@ -1028,6 +1123,7 @@ CallOutcome CallAgent::AnswerCall(const pb::AnswerCallRequest& request) {
     SetState(*call, CallState::kConfirmed);
     call->invite_server = 0;  // the transaction ended with the 2xx
     Start2xxRetransmission(*call, std::move(response), cseq);
+    ArmSessionTimer(*call);
   } else {
     SetState(*call, CallState::kEarly);
   }
@@ -1097,6 +1193,8 @@ CallOutcome CallAgent::PlaceCall(const pb::PlaceCallRequest& request, std::strin
   call->local_cseq = 1;
   call->replaces = request.replaces();
   call->transferor_ref = request.transferred_from();
+  call->requested_interval =
+      config_.session_expires_s == 0 ? 0 : std::max(config_.session_expires_s, config_.min_se_s);
 
   call->media.codecs = config_.codecs;
   call->media.telephone_event_pt = config_.telephone_event_pt;
@@ -1138,6 +1236,11 @@ Status CallAgent::SendInvite(Call& call) {
   out.append("Allow: ").append(kCallMethods).append("\r\n");
   out.append("Supported: ").append(kCallExtensions).append("\r\n");
   if (!call.replaces.empty()) out.append("Replaces: ").append(call.replaces).append("\r\n");
+  if (call.requested_interval != 0) {
+    // RFC 4028 7.1: the interval we want; the UAS picks the refresher.
+    out.append("Session-Expires: ").append(std::to_string(call.requested_interval)).append("\r\n");
+    out.append("Min-SE: ").append(std::to_string(config_.min_se_s)).append("\r\n");
+  }
   if (!config_.user_agent.empty()) out.append("User-Agent: ").append(config_.user_agent).append("\r\n");
   for (const auth::AuthorizationHeader& header : call.invite_auth) {
     out.append(header.name).append(": ").append(header.value).append("\r\n");
@@ -1200,6 +1303,16 @@ void CallAgent::OnInviteResponse(Call& call, const sip::Message& response) {
   call.invite_client = 0;
   if (status < 300) {
     OnInvite2xx(call, response);
+    return;
+  }
+  if (status == 422 && call.state != CallState::kTerminating && !call.retried_422 &&
+      call.requested_interval != 0 && MinSe(response) > call.requested_interval) {
+    // RFC 4028 7.4: retry once with the Min-SE the UAS asks for.
+    call.retried_422 = true;
+    call.requested_interval = MinSe(response);
+    ++call.local_cseq;
+    Status sent = SendInvite(call);
+    if (!sent.ok()) Release(call, 503, "Transport failure", true);
     return;
   }
   if ((status == 401 || status == 407) && call.state != CallState::kTerminating) {
@@ -1292,6 +1405,14 @@ void CallAgent::OnInvite2xx(Call& call, const sip::Message& response) {
     return;
   }
   SetState(call, CallState::kConfirmed);
+  // RFC 4028 7.2: the 2xx's Session-Expires is the interval; without it there is no
+  // session timer (the UAS does not support it).
+  if (auto se = ParseSessionExpires(response); se && call.requested_interval != 0) {
+    call.session_interval = se->seconds;
+    call.we_refresh = se->refresher != "uas";
+    call.peer_supports_timer = true;
+    ArmSessionTimer(call);
+  }
   std::optional<sdp::Negotiated> negotiated = call.negotiated;  // an early answer (183) stands
   if (HasSdp(response) && call.our_offer) {
     auto answer = sdp::Parse(response.body());
@@ -1440,7 +1561,9 @@ void CallAgent::SendReInvite(Call& call) {
   }
   const std::string body = sdp::Serialize(*offer);
   call.our_offer = std::move(*offer);
-  const std::string extra = "Allow: " + std::string(kCallMethods) + "\r\n";
+  const std::string extra = "Allow: " + std::string(kCallMethods) +
+                            "\r\nSupported: " + std::string(kCallExtensions) + "\r\n" +
+                            SessionExpiresHeaders(call, false);
   auto id = SendInDialog(call, "INVITE", Purpose::kReInvite, extra, kSdpType, body);
   if (!id) {
     call.our_offer.reset();
@@ -1466,14 +1589,26 @@ void CallAgent::OnReInviteResponse(Call& call, const sip::Message& response) {
       }
     }
     call.our_offer.reset();
+    // RFC 4028 7.4: a 2xx to any re-INVITE of ours refreshes the session; it may adjust
+    // the interval.
+    if (call.session_interval != 0) {
+      if (auto se = ParseSessionExpires(response)) {
+        call.session_interval = se->seconds;
+        call.we_refresh = se->refresher != "uas";
+      }
+      ArmSessionTimer(call);
+    }
     if (!negotiated) {
       log::Info("call: re-INVITE 2xx without a usable answer", {{"call_ref", call.call_ref}});
       return;
     }
+    const bool changed = !call.negotiated || !(*call.negotiated == *negotiated);
     call.negotiated = *negotiated;
-    pb::CallEvent event;
-    *event.mutable_media_changed()->mutable_media() = sdp::ToSessionParams(*negotiated, 0);
-    Publish(call, event);
+    if (changed) {  // a session refresh with the same media is no news to control
+      pb::CallEvent event;
+      *event.mutable_media_changed()->mutable_media() = sdp::ToSessionParams(*negotiated, 0);
+      Publish(call, event);
+    }
     OfferIfWanted(call);
     return;
   }
@@ -1707,6 +1842,55 @@ CallOutcome CallAgent::TransferCall(const pb::TransferCallRequest& request) {
   auto id = SendInDialog(*call, "REFER", Purpose::kRefer, headers, "", "");
   if (!id) return CallRefusal{CallRefusal::Kind::kUnavailable, "REFER not sent: " + id.error()};
   return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------
+// RFC 4028 session timers
+
+std::string CallAgent::SessionExpiresHeaders(const Call& call, bool in_response) const {
+  if (call.session_interval == 0) return "";
+  // The refresher is named from the roles of this request: in a response, the UAC is
+  // the far end; in a request of ours, we are the UAC.
+  const bool uac_refreshes = in_response ? !call.we_refresh : call.we_refresh;
+  std::string out = "Session-Expires: " + std::to_string(call.session_interval) +
+                    ";refresher=" + (uac_refreshes ? "uac" : "uas") + "\r\n";
+  // RFC 4028 9: a 2xx that names a refresher to a UAC that supports timers requires it.
+  if (in_response && call.peer_supports_timer) out += "Require: timer\r\n";
+  return out;
+}
+
+void CallAgent::ArmSessionTimer(Call& call) {
+  scheduler_.Cancel(call.session_timer);
+  call.session_timer = 0;
+  if (call.session_interval == 0) return;
+  const uint32_t interval = call.session_interval;
+  // RFC 4028 10: the refresher refreshes at half the interval; the other side ends the
+  // session when it sees no refresh by the interval minus min(32 s, interval / 3).
+  const uint32_t delay_s = call.we_refresh ? interval / 2 : interval - std::min<uint32_t>(32, interval / 3);
+  call.session_serial = next_serial_++;
+  std::weak_ptr<bool> alive = alive_;
+  const std::string ref = call.call_ref;
+  const uint64_t serial = call.session_serial;
+  call.session_timer = scheduler_.Schedule(std::chrono::seconds(delay_s), [this, alive, ref, serial] {
+    if (alive.lock() && *alive.lock()) OnSessionTimer(ref, serial);
+  });
+}
+
+void CallAgent::OnSessionTimer(const std::string& call_ref, uint64_t serial) {
+  Call* call = Find(call_ref);
+  if (call == nullptr || call->session_serial != serial) return;
+  call->session_timer = 0;
+  if (call->state != CallState::kConfirmed) return;
+  if (call->we_refresh) {
+    // The refresh is a re-INVITE with the unchanged offer (same o= version, RFC 3264
+    // 8); one already in progress refreshes the session as well.
+    if (call->reinvite_client == 0 && call->reinvite_retry == 0 && !call->our_offer) SendReInvite(*call);
+    return;
+  }
+  ++counters_.session_timeouts;
+  log::Info("call: session not refreshed", {{"call_ref", call_ref}, {"interval_s", call->session_interval}});
+  SendBye(*call);
+  Release(*call, 408, "Session timer expired", true);
 }
 
 pb::DialogListReply CallAgent::ListDialogs() const {

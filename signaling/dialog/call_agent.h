@@ -46,6 +46,10 @@ struct CallAgentConfig {
   uint32_t ptime_ms = 20;
   // T1 and T2 pace our 2xx retransmissions; 64*T1 is how long we wait for an ACK.
   transaction::TransactionTimers timers;
+  // RFC 4028 session interval we ask for (and the most we grant); 0: session timers off.
+  uint32_t session_expires_s = 1800;
+  // RFC 4028 4: the smallest interval we accept (Min-SE); 90 is the RFC's floor.
+  uint32_t min_se_s = 90;
 };
 
 // What the agent needs from the process around it.
@@ -64,12 +68,13 @@ struct CallAgentCounters {
   uint64_t unknown_dialog = 0;   // 481
   uint64_t illegal_transitions = 0;
   uint64_t ack_timeouts = 0;
+  uint64_t session_timeouts = 0;  // RFC 4028: not refreshed in time
 };
 
 // Methods answered by the agent (to go into Allow) and the extensions it supports.
 inline constexpr std::string_view kCallMethods =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO";
-inline constexpr std::string_view kCallExtensions = "replaces";
+inline constexpr std::string_view kCallExtensions = "replaces, timer";
 
 // Why a call-control request was refused; the service turns it into a bus error.
 struct CallRefusal {
@@ -162,6 +167,11 @@ class CallAgent {
   void AckAndByeStray(Call& call, const sip::Message& response);
   void SendReInvite(Call& call);
   void OfferIfWanted(Call& call);
+
+  // RFC 4028 session timers.
+  std::string SessionExpiresHeaders(const Call& call, bool in_response) const;
+  void ArmSessionTimer(Call& call);
+  void OnSessionTimer(const std::string& call_ref, uint64_t serial);
 
   // In-dialog requests of ours.
   Result<transaction::TransactionId> SendInDialog(Call& call, std::string_view method, Purpose purpose,

@@ -165,6 +165,15 @@ std::string StartLine(std::string_view message) {
   return std::string(message.substr(0, message.find("\r\n")));
 }
 
+// The first line of the body starting with `prefix` ("o="), empty if none.
+std::string SdpLine(std::string_view message, std::string_view prefix) {
+  const std::string key = "\r\n" + std::string(prefix);
+  size_t at = message.find(key, message.find("\r\n\r\n"));
+  if (at == std::string_view::npos) return "";
+  at += 2;
+  return std::string(message.substr(at, message.find("\r\n", at) - at));
+}
+
 std::string TagOf(std::string_view header_value) {
   size_t at = header_value.find(";tag=");
   if (at == std::string_view::npos) return "";
@@ -675,7 +684,9 @@ TEST_F(CallAgentTest, UacInviteHeadersAndOffer) {
   EXPECT_EQ(HeaderOf(invite, "CSeq"), "1 INVITE");
   EXPECT_EQ(HeaderOf(invite, "Contact"), "<sip:2000@192.0.2.10:5060>");
   EXPECT_EQ(HeaderOf(invite, "User-Agent"), "linegate-test");
-  EXPECT_EQ(HeaderOf(invite, "Supported"), "replaces");
+  EXPECT_EQ(HeaderOf(invite, "Supported"), "replaces, timer");
+  EXPECT_EQ(HeaderOf(invite, "Session-Expires"), "1800");
+  EXPECT_EQ(HeaderOf(invite, "Min-SE"), "90");
   EXPECT_NE(HeaderOf(invite, "Allow").find("INVITE, ACK, BYE, CANCEL"), std::string::npos);
   EXPECT_EQ(HeaderOf(invite, "Content-Type"), "application/sdp");
   EXPECT_NE(invite.find("c=IN IP4 192.0.2.20\r\n"), std::string::npos);
@@ -895,6 +906,98 @@ TEST_F(CallAgentTest, UacEarlyMediaIsReported) {
   EXPECT_EQ(events[0].progress().status(), 183u);
   EXPECT_EQ(events[0].progress().media().remote_port(), 50000u);
   EXPECT_EQ(agent_.ListDialogs().dialogs(0).state(), "early");
+}
+
+// ---------------------------------------------------------------------------------
+// RFC 4028 session timers
+
+TEST_F(CallAgentTest, UasSessionTimerRefreshedByTheCallerElseBye) {
+  Deliver(Invite("z9hG4bKinv1", kOffer, "call1@peer", "Supported: timer\r\nSession-Expires: 1800\r\n"));
+  pb::AnswerCallRequest answer;
+  answer.set_call_ref("s-1");
+  answer.set_status(200);
+  *answer.mutable_media() = Media();
+  EXPECT_FALSE(agent_.AnswerCall(answer).has_value());
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "Session-Expires"), "1800;refresher=uac");
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "Require"), "timer");
+  const std::string tag = TagOf(HeaderOf(sent[0].bytes, "To"));
+  Deliver(InDialog("ACK", tag, 1, "z9hG4bKack1"));
+  TakeEvents();
+  // The caller refreshes at 900 s with a re-INVITE: the timer starts again, no event.
+  scheduler_.Advance(seconds(900));
+  Deliver(InDialog("INVITE", tag, 2, "z9hG4bKrefresh", "Session-Expires: 1800;refresher=uac\r\n",
+                   "application/sdp", kOffer));
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 200 OK");
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "Session-Expires"), "1800;refresher=uac");
+  Deliver(InDialog("ACK", tag, 2, "z9hG4bKack2"));
+  scheduler_.Advance(seconds(1767));
+  EXPECT_TRUE(TakeSent().empty());
+  // No further refresh: at 1800 - 32 s after the last one, BYE.
+  scheduler_.Advance(seconds(1));
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes).substr(0, 4), "BYE ");
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_FALSE(events.empty());
+  ASSERT_TRUE(events.back().has_released());
+  EXPECT_EQ(events.back().released().status(), 408u);
+  EXPECT_EQ(events.back().released().reason(), "Session timer expired");
+}
+
+TEST_F(CallAgentTest, UasSessionIntervalBelowMinSeIs422) {
+  Deliver(Invite("z9hG4bKinv1", kOffer, "call1@peer", "Supported: timer\r\nSession-Expires: 60\r\n"));
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 422 Session Interval Too Small");
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "Min-SE"), "90");
+  EXPECT_TRUE(TakeEvents().empty());
+}
+
+TEST_F(CallAgentTest, UacRefreshesTheSessionAtHalfTheInterval) {
+  const std::string invite = PlaceOutgoing();
+  Deliver(ResponseTo(invite, 200, "OK", "t1",
+                     "Contact: <sip:300@203.0.113.9:5060>\r\nSession-Expires: 1800;refresher=uac\r\n"
+                     "Require: timer\r\n",
+                     Answer()),
+          "203.0.113.1");
+  TakeSent();
+  TakeEvents();
+  scheduler_.Advance(seconds(899));
+  EXPECT_TRUE(TakeSent().empty());
+  scheduler_.Advance(seconds(1));
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string refresh = sent[0].bytes;
+  EXPECT_EQ(StartLine(refresh), "INVITE sip:300@203.0.113.9:5060 SIP/2.0");
+  EXPECT_EQ(HeaderOf(refresh, "CSeq"), "2 INVITE");
+  EXPECT_EQ(HeaderOf(refresh, "Session-Expires"), "1800;refresher=uac");
+  // The unchanged offer keeps its o= version (RFC 3264 8).
+  EXPECT_EQ(SdpLine(refresh, "o="), SdpLine(invite, "o="));
+  EXPECT_FALSE(SdpLine(invite, "o=").empty());
+  Deliver(ResponseTo(refresh, 200, "OK", "", "Session-Expires: 1800;refresher=uac\r\n", Answer()),
+          "203.0.113.1");
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "CSeq"), "2 ACK");
+  EXPECT_TRUE(TakeEvents().empty());  // same media: no media_changed
+  scheduler_.Advance(seconds(900));
+  sent = TakeSent();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "CSeq"), "3 INVITE");
+}
+
+TEST_F(CallAgentTest, Uac422IsRetriedWithTheMinSe) {
+  const std::string invite = PlaceOutgoing();
+  Deliver(ResponseTo(invite, 422, "Session Interval Too Small", "x1", "Min-SE: 3600\r\n"), "203.0.113.1");
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 2u);  // the transaction's ACK, the new INVITE
+  EXPECT_EQ(HeaderOf(sent[1].bytes, "CSeq"), "2 INVITE");
+  EXPECT_EQ(HeaderOf(sent[1].bytes, "Session-Expires"), "3600");
+  EXPECT_TRUE(TakeEvents().empty());
 }
 
 // ---------------------------------------------------------------------------------
