@@ -331,6 +331,7 @@ void SipStack::StartCalls(const config::v1::Calls& calls,
   // calls.session_expires_s is filled with its default (1800) by the config loader; 0
   // turns RFC 4028 session timers off.
   agent_config.session_expires_s = calls.session_expires_s();
+  agent_config.require_100rel = calls.prack();
   dialog::CallAgentHooks hooks;
   hooks.on_event = std::move(on_event);
   hooks.proxy_of = [this](std::string_view name) -> std::optional<transport::Destination> {

@@ -92,6 +92,7 @@ struct CallAgent::Call {
   bool provisional_received = false;
   bool cancel_wanted = false;
   bool cancel_sent = false;
+  uint32_t last_rseq = 0;  // RFC 3262: RSeq of the last reliable provisional PRACKed
   // The ACK of the 2xx we accepted, sent again for each retransmission of that 2xx.
   std::string ack;
   uint32_t ack_cseq = 0;
@@ -1234,7 +1235,8 @@ Status CallAgent::SendInvite(Call& call) {
   out.append("CSeq: ").append(std::to_string(call.local_cseq)).append(" INVITE\r\n");
   out.append("Contact: ").append(call.contact).append("\r\n");
   out.append("Allow: ").append(kCallMethods).append("\r\n");
-  out.append("Supported: ").append(kCallExtensions).append("\r\n");
+  out.append("Supported: ").append(kInviteExtensions).append("\r\n");
+  if (config_.require_100rel) out.append("Require: 100rel\r\n");
   if (!call.replaces.empty()) out.append("Replaces: ").append(call.replaces).append("\r\n");
   if (call.requested_interval != 0) {
     // RFC 4028 7.1: the interval we want; the UAS picks the refresher.
@@ -1282,6 +1284,18 @@ void CallAgent::OnInviteResponse(Call& call, const sip::Message& response) {
       SetState(call, CallState::kEarly);
     } else {
       SetState(call, CallState::kProceeding);
+    }
+    if (tagged && HasOptionTag(response, sip::HeaderId::kRequire, "100rel")) {
+      // RFC 3262 4: PRACK each reliable provisional once, in RSeq order; a repeated
+      // one (its PRACK is on its way) or one out of order is dropped, event and all.
+      const sip::HeaderField* rseq_header = response.FindHeader("RSeq");
+      const uint32_t rseq = rseq_header == nullptr ? 0 : ParseSeconds(rseq_header->value);
+      if (rseq == 0 || (call.last_rseq != 0 && rseq != call.last_rseq + 1)) return;
+      call.last_rseq = rseq;
+      const uint32_t invite_cseq = response.cseq() ? response.cseq()->number : call.local_cseq;
+      (void)SendInDialog(call, "PRACK", Purpose::kOther,
+                         "RAck: " + std::to_string(rseq) + " " + std::to_string(invite_cseq) + " INVITE\r\n",
+                         "", "");
     }
     pb::CallEvent event;
     pb::CallProgress* progress = event.mutable_progress();

@@ -46,6 +46,9 @@ struct CallAgentConfig {
   uint32_t ptime_ms = 20;
   // T1 and T2 pace our 2xx retransmissions; 64*T1 is how long we wait for an ACK.
   transaction::TransactionTimers timers;
+  // RFC 3262: our INVITEs require reliable provisional responses (calls.prack); they
+  // always say we support them, and we PRACK every reliable one.
+  bool require_100rel = false;
   // RFC 4028 session interval we ask for (and the most we grant); 0: session timers off.
   uint32_t session_expires_s = 1800;
   // RFC 4028 4: the smallest interval we accept (Min-SE); 90 is the RFC's floor.
@@ -75,6 +78,8 @@ struct CallAgentCounters {
 inline constexpr std::string_view kCallMethods =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO";
 inline constexpr std::string_view kCallExtensions = "replaces, timer";
+// Our INVITEs also support RFC 3262 as UAC (we PRACK); as UAS we send no reliable 1xx.
+inline constexpr std::string_view kInviteExtensions = "100rel, replaces, timer";
 
 // Why a call-control request was refused; the service turns it into a bus error.
 struct CallRefusal {

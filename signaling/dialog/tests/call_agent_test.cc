@@ -684,7 +684,8 @@ TEST_F(CallAgentTest, UacInviteHeadersAndOffer) {
   EXPECT_EQ(HeaderOf(invite, "CSeq"), "1 INVITE");
   EXPECT_EQ(HeaderOf(invite, "Contact"), "<sip:2000@192.0.2.10:5060>");
   EXPECT_EQ(HeaderOf(invite, "User-Agent"), "linegate-test");
-  EXPECT_EQ(HeaderOf(invite, "Supported"), "replaces, timer");
+  EXPECT_EQ(HeaderOf(invite, "Supported"), "100rel, replaces, timer");
+  EXPECT_EQ(HeaderOf(invite, "Require"), "");
   EXPECT_EQ(HeaderOf(invite, "Session-Expires"), "1800");
   EXPECT_EQ(HeaderOf(invite, "Min-SE"), "90");
   EXPECT_NE(HeaderOf(invite, "Allow").find("INVITE, ACK, BYE, CANCEL"), std::string::npos);
@@ -790,6 +791,38 @@ TEST_F(CallAgentTest, UacProxyAuthenticationThen200) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].bytes, ack);
   EXPECT_TRUE(TakeEvents().empty());
+}
+
+TEST_F(CallAgentTest, UacReliableProvisionalIsPrackedOnce) {
+  const std::string invite = PlaceOutgoing();
+  const std::string ringing = ResponseTo(invite, 180, "Ringing", "r1",
+                                         "Require: 100rel\r\nRSeq: 1\r\n"
+                                         "Contact: <sip:300@203.0.113.9:5060>\r\n"
+                                         "Record-Route: <sip:203.0.113.1;lr>\r\n");
+  Deliver(ringing, "203.0.113.1");
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string prack = sent[0].bytes;
+  EXPECT_EQ(StartLine(prack), "PRACK sip:300@203.0.113.9:5060 SIP/2.0");
+  EXPECT_EQ(HeaderOf(prack, "RAck"), "1 1 INVITE");
+  EXPECT_EQ(HeaderOf(prack, "CSeq"), "2 PRACK");
+  EXPECT_EQ(HeaderOf(prack, "Route"), "<sip:203.0.113.1;lr>");
+  EXPECT_EQ(TagOf(HeaderOf(prack, "To")), "r1");
+  EXPECT_EQ(sent[0].destination.address.ToString(), "203.0.113.1:5060");
+  EXPECT_EQ(TakeEvents().size(), 1u);
+  // Its retransmission: no second PRACK from us, no second event.
+  Deliver(ringing, "203.0.113.1");
+  EXPECT_TRUE(TakeSent().empty());
+  EXPECT_TRUE(TakeEvents().empty());
+  Deliver(ResponseTo(prack, 200, "OK", ""), "203.0.113.1");
+  Deliver(ResponseTo(invite, 200, "OK", "r1", "Contact: <sip:300@203.0.113.9:5060>\r\n", Answer()),
+          "203.0.113.1");
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "CSeq"), "1 ACK");
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].has_answered());
 }
 
 TEST_F(CallAgentTest, UacSecondChallengeFailsTheCall) {
