@@ -477,10 +477,12 @@ CallAgent::Call* CallAgent::Find(std::string_view call_ref) {
 
 CallAgent::Call* CallAgent::FindByDialog(std::string_view call_id, std::string_view local_tag,
                                          std::string_view remote_tag) {
-  for (auto& [ref, call] : calls_) {
-    if (call->call_id != call_id || call->local_tag != local_tag) continue;
+  auto [begin, end] = by_call_id_.equal_range(call_id);
+  for (auto it = begin; it != end; ++it) {
+    Call* call = it->second;
+    if (call->local_tag != local_tag) continue;
     // Before the dialog is confirmed (UAC) the remote tag may not be known yet.
-    if (remote_tag.empty() || call->remote_tag.empty() || call->remote_tag == remote_tag) return call.get();
+    if (remote_tag.empty() || call->remote_tag.empty() || call->remote_tag == remote_tag) return call;
   }
   return nullptr;
 }
@@ -536,6 +538,13 @@ void CallAgent::Forget(Call& call) {
   // Transactions still running (a BYE, a CANCEL) finish without anyone to tell.
   for (auto it = owned_.begin(); it != owned_.end();) {
     it = it->second.call_ref == call.call_ref ? owned_.erase(it) : std::next(it);
+  }
+  auto [begin, end] = by_call_id_.equal_range(call.call_id);
+  for (auto it = begin; it != end; ++it) {
+    if (it->second == &call) {
+      by_call_id_.erase(it);
+      break;
+    }
   }
   calls_.erase(call.call_ref);  // `call` is gone from here on
 }
@@ -654,9 +663,10 @@ void CallAgent::OnInvite(const transaction::IncomingRequest& request) {
   // RFC 3261 8.2.2.2: the same INVITE by another path (or a late copy after our 2xx,
   // RFC 6026) carries a From tag and Call-ID we already serve.
   const std::string_view from_tag = message.from() ? message.from()->tag : std::string_view();
-  for (auto& [ref, existing] : calls_) {
-    if (existing->outgoing || existing->call_id != message.call_id() || existing->remote_tag != from_tag)
-      continue;
+  auto [same_begin, same_end] = by_call_id_.equal_range(message.call_id());
+  for (auto same = same_begin; same != same_end; ++same) {
+    Call* existing = same->second;
+    if (existing->outgoing || existing->remote_tag != from_tag) continue;
     if (!existing->pending_2xx.empty() && message.cseq() &&
         message.cseq()->number == existing->pending_2xx_cseq) {
       Status sent = transactions_.Respond(request.transaction, existing->pending_2xx);
@@ -792,6 +802,7 @@ void CallAgent::OnInvite(const transaction::IncomingRequest& request) {
   }
   ++counters_.incoming_calls;
   Call& stored = *call;
+  by_call_id_.emplace(call->call_id, call.get());
   calls_.emplace(call->call_ref, std::move(call));
   log::Info("call: incoming", {{"call_ref", stored.call_ref},
                                {"call_id", stored.call_id},
@@ -1216,6 +1227,7 @@ CallOutcome CallAgent::PlaceCall(const pb::PlaceCallRequest& request, std::strin
   ++counters_.outgoing_calls;
   sip_call_id = call->call_id;
   Call& stored = *call;
+  by_call_id_.emplace(call->call_id, call.get());
   calls_.emplace(call->call_ref, std::move(call));
   log::Info(
       "call: outgoing",
@@ -1498,8 +1510,10 @@ bool CallAgent::OnStrayResponse(const sip::Message& response, const transport::R
   }
   const std::string_view from_tag = response.from() ? response.from()->tag : std::string_view();
   const std::string_view to_tag = response.to() ? response.to()->tag : std::string_view();
-  for (auto& [ref, call] : calls_) {
-    if (call->call_id != response.call_id() || call->local_tag != from_tag) continue;
+  auto [begin, end] = by_call_id_.equal_range(response.call_id());
+  for (auto it = begin; it != end; ++it) {
+    Call* call = it->second;
+    if (call->local_tag != from_tag) continue;
     if (call->remote_tag == to_tag && !call->ack.empty() && call->ack_cseq == response.cseq()->number) {
       // A retransmission of the 2xx we took: its ACK was lost (RFC 3261 13.2.2.4).
       Status sent = transport_.Send(call->ack_destination, call->ack);

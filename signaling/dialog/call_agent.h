@@ -196,6 +196,8 @@ class CallAgent {
   CallAgentCounters counters_;
 
   std::map<std::string, std::unique_ptr<Call>, std::less<>> calls_;
+  // Calls by Call-ID (more than one: a call of ours looped back to us, or forks).
+  std::multimap<std::string, Call*, std::less<>> by_call_id_;
   std::map<transaction::TransactionId, Owned> owned_;
   uint64_t next_incoming_ = 1;
   uint64_t next_serial_ = 1;

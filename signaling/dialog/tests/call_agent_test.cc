@@ -1114,5 +1114,43 @@ TEST_F(CallAgentTest, TransferCallSendsReferAndReportsNotifies) {
   EXPECT_TRUE(events[1].transfer_progress().final());
 }
 
+TEST_F(CallAgentTest, AttendedTransferPutsReplacesIntoReferTo) {
+  EstablishIncoming();
+  const std::string invite = PlaceOutgoing("c-1");
+  Deliver(ResponseTo(invite, 200, "OK", "t1", "Contact: <sip:300@203.0.113.9:5060>\r\n", Answer()),
+          "203.0.113.1");
+  TakeSent();
+  TakeEvents();
+  pb::TransferCallRequest transfer;
+  transfer.set_call_ref("s-1");
+  transfer.set_target("300");
+  transfer.set_replaces_call_ref("c-1");
+  EXPECT_FALSE(agent_.TransferCall(transfer).has_value());
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  // Tags as the consultation call's far end sees them: to-tag is its own.
+  const std::string call_id = HeaderOf(invite, "Call-ID");
+  const std::string from_tag = TagOf(HeaderOf(invite, "From"));
+  std::string escaped_call_id = call_id;
+  escaped_call_id.replace(escaped_call_id.find('@'), 1, "%40");
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "Refer-To"), "<sip:300@example.com?Replaces=" + escaped_call_id +
+                                                     "%3Bto-tag%3Dt1%3Bfrom-tag%3D" + from_tag + ">");
+}
+
+TEST_F(CallAgentTest, IncomingInviteWithReplacesNamesTheReplacedCall) {
+  const std::string tag = EstablishIncoming();
+  Deliver(Invite("z9hG4bKinv2", kOffer, "call2@peer",
+                 "Replaces: call1@peer;to-tag=" + tag + ";from-tag=ft1\r\n"));
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].call_ref(), "s-2");
+  EXPECT_EQ(events[0].incoming().replaces_call_ref(), "s-1");
+  // Replaces naming no dialog of ours: 481 (RFC 3891 3).
+  Deliver(Invite("z9hG4bKinv3", kOffer, "call3@peer", "Replaces: nosuch@peer;to-tag=a;from-tag=b\r\n"));
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(StartLine(sent.back().bytes), "SIP/2.0 481 Call/Transaction Does Not Exist");
+}
+
 }  // namespace
 }  // namespace linegate::signaling::dialog
