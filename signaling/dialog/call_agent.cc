@@ -124,6 +124,9 @@ struct CallAgent::Call {
   Scheduler::TimerId session_timer = 0;
   uint64_t session_serial = 0;
 
+  // UAS: ends the wait for control's final answer (OnAnswerLimit).
+  Scheduler::TimerId answer_timer = 0;
+
   // A release we owe control when the pending CANCEL or BYE completes.
   bool release_pending = false;
 };
@@ -459,6 +462,7 @@ CallAgent::~CallAgent() {
     scheduler_.Cancel(call->ack_timer);
     scheduler_.Cancel(call->reinvite_retry);
     scheduler_.Cancel(call->session_timer);
+    scheduler_.Cancel(call->answer_timer);
   }
 }
 
@@ -535,6 +539,7 @@ void CallAgent::Forget(Call& call) {
   scheduler_.Cancel(call.ack_timer);
   scheduler_.Cancel(call.reinvite_retry);
   scheduler_.Cancel(call.session_timer);
+  scheduler_.Cancel(call.answer_timer);
   // Transactions still running (a BYE, a CANCEL) finish without anyone to tell.
   for (auto it = owned_.begin(); it != owned_.end();) {
     it = it->second.call_ref == call.call_ref ? owned_.erase(it) : std::next(it);
@@ -807,6 +812,16 @@ void CallAgent::OnInvite(const transaction::IncomingRequest& request) {
   log::Info("call: incoming", {{"call_ref", stored.call_ref},
                                {"call_id", stored.call_id},
                                {"from", request.received.source.ToString()}});
+  // Control answers every call it hears of; if it never does (it restarted, or lost
+  // the event), the INVITE's Expires or our ceiling ends the wait.
+  const Duration limit = config_.unanswered_limit;
+  const bool by_expires = message.expires() && std::chrono::seconds(*message.expires()) < limit;
+  const Duration wait = by_expires ? Duration(std::chrono::seconds(*message.expires())) : limit;
+  std::weak_ptr<bool> alive = alive_;
+  const std::string ref = stored.call_ref;
+  stored.answer_timer = scheduler_.Schedule(wait, [this, alive, ref, by_expires] {
+    if (alive.lock() && *alive.lock()) OnAnswerLimit(ref, by_expires);
+  });
   Publish(stored, event);
 }
 
@@ -825,20 +840,42 @@ void CallAgent::OnCancel(const transaction::IncomingRequest& request) {
     if (!sent.ok()) log::Debug("call: 487 not sent", {{"error", sent.error()}});
     return;
   }
-  const sip::Message& invite = *scratch_;
-  if (sip::Parse(
-          call->invite_raw,
-          transport::IsReliable(call->invite_protocol) ? sip::Transport::kStream : sip::Transport::kDatagram,
-          *scratch_)
-          .ok()) {
-    transport::Received received;
-    received.source = call->invite_source;
-    received.protocol = call->invite_protocol;
-    std::string response = BuildUasResponse(invite, received, 487, ReasonFor(487), call->local_tag, "", "");
-    Status sent = transactions_.Respond(call->invite_server, std::move(response));
-    if (!sent.ok()) log::Debug("call: 487 not sent", {{"error", sent.error()}});
-  }
+  RejectInvite(*call, 487, ReasonFor(487));
   Release(*call, 487, ReasonFor(487), true);
+}
+
+void CallAgent::RejectInvite(Call& call, uint16_t status, std::string_view reason) {
+  if (call.invite_server == 0) return;
+  const TransactionId transaction = call.invite_server;
+  call.invite_server = 0;
+  if (!sip::Parse(
+           call.invite_raw,
+           transport::IsReliable(call.invite_protocol) ? sip::Transport::kStream : sip::Transport::kDatagram,
+           *scratch_)
+           .ok()) {
+    return;
+  }
+  transport::Received received;
+  received.source = call.invite_source;
+  received.protocol = call.invite_protocol;
+  std::string response = BuildUasResponse(*scratch_, received, status, reason, call.local_tag, "", "");
+  Status sent = transactions_.Respond(transaction, std::move(response));
+  if (!sent.ok()) log::Debug("call: final response not sent", {{"status", status}, {"error", sent.error()}});
+}
+
+void CallAgent::OnAnswerLimit(const std::string& call_ref, bool invite_expired) {
+  Call* call = Find(call_ref);
+  if (call == nullptr || call->outgoing || call->invite_server == 0) return;
+  call->answer_timer = 0;
+  if (invite_expired) {
+    // RFC 3261 13.3.1: the INVITE's Expires passed without a final answer.
+    RejectInvite(*call, 487, ReasonFor(487));
+    Release(*call, 487, "INVITE expired", true);
+    return;
+  }
+  log::Warn("call: control never answered", {{"call_ref", call_ref}});
+  RejectInvite(*call, 480, ReasonFor(480));
+  Release(*call, 480, "No answer from call control", false);
 }
 
 void CallAgent::OnInDialogRequest(Call& call, const transaction::IncomingRequest& request) {
@@ -855,11 +892,8 @@ void CallAgent::OnInDialogRequest(Call& call, const transaction::IncomingRequest
   }
   if (method == "BYE") {
     Reply(request, 200, "OK", call.local_tag);
-    if (call.invite_server != 0 && call.state != CallState::kConfirmed) {
-      // RFC 3261 15.1.2: a BYE on an early dialog ends the INVITE with 487.
-      Status sent = transactions_.Respond(call.invite_server, 487, ReasonFor(487), call.local_tag);
-      if (!sent.ok()) log::Debug("call: 487 not sent", {{"error", sent.error()}});
-    }
+    // RFC 3261 15.1.2: a BYE on an early dialog ends the INVITE with 487.
+    if (call.state != CallState::kConfirmed) RejectInvite(call, 487, ReasonFor(487));
     Release(call, 0, "", true);
     return;
   }
@@ -1134,6 +1168,8 @@ CallOutcome CallAgent::AnswerCall(const pb::AnswerCallRequest& request) {
   if (status == 200) {
     SetState(*call, CallState::kConfirmed);
     call->invite_server = 0;  // the transaction ended with the 2xx
+    scheduler_.Cancel(call->answer_timer);
+    call->answer_timer = 0;
     Start2xxRetransmission(*call, std::move(response), cseq);
     ArmSessionTimer(*call);
   } else {
@@ -1786,19 +1822,7 @@ CallOutcome CallAgent::EndCall(const pb::EndCallRequest& request) {
                                     ? static_cast<uint16_t>(request.status())
                                     : uint16_t{480};
         const std::string reason = SafeReason(request.reason(), status);
-        if (sip::Parse(call->invite_raw,
-                       transport::IsReliable(call->invite_protocol) ? sip::Transport::kStream
-                                                                    : sip::Transport::kDatagram,
-                       *scratch_)
-                .ok()) {
-          transport::Received received;
-          received.source = call->invite_source;
-          received.protocol = call->invite_protocol;
-          std::string response =
-              BuildUasResponse(*scratch_, received, status, reason, call->local_tag, "", "");
-          Status sent = transactions_.Respond(call->invite_server, std::move(response));
-          if (!sent.ok()) log::Debug("call: final response not sent", {{"error", sent.error()}});
-        }
+        RejectInvite(*call, status, reason);
         Release(*call, status, reason, false);
         return std::nullopt;
       }

@@ -46,6 +46,9 @@ struct CallAgentConfig {
   uint32_t ptime_ms = 20;
   // T1 and T2 pace our 2xx retransmissions; 64*T1 is how long we wait for an ACK.
   transaction::TransactionTimers timers;
+  // The longest an incoming INVITE waits for control's final answer (or its Expires,
+  // if shorter); then 480 (487 for Expires) and `released`.
+  Duration unanswered_limit = std::chrono::minutes(5);
   // RFC 3262: our INVITEs require reliable provisional responses (calls.prack); they
   // always say we support them, and we PRACK every reliable one.
   bool require_100rel = false;
@@ -147,6 +150,9 @@ class CallAgent {
   // UAS.
   void OnInvite(const transaction::IncomingRequest& request);
   void OnCancel(const transaction::IncomingRequest& request);
+  // The final non-2xx answer to the call's unanswered INVITE.
+  void RejectInvite(Call& call, uint16_t status, std::string_view reason);
+  void OnAnswerLimit(const std::string& call_ref, bool invite_expired);
   void OnInDialogRequest(Call& call, const transaction::IncomingRequest& request);
   void OnReOffer(Call& call, const transaction::IncomingRequest& request);
   void OnRefer(Call& call, const transaction::IncomingRequest& request);

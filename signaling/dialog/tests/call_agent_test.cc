@@ -489,6 +489,33 @@ TEST_F(CallAgentTest, UasEndCallBeforeAnswerSendsFinalStatus) {
   EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 480 Temporarily Unavailable");
 }
 
+TEST_F(CallAgentTest, UasUnansweredInviteEndsAtItsExpiresOrOurLimit) {
+  Deliver(Invite("z9hG4bKinv1", kOffer, "call1@peer", "Expires: 30\r\n"));
+  TakeEvents();
+  scheduler_.Advance(seconds(29));
+  TakeSent();  // 100 Trying
+  EXPECT_TRUE(TakeEvents().empty());
+  scheduler_.Advance(seconds(1));
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 487 Request Terminated");
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].released().status(), 487u);
+
+  Deliver(Invite("z9hG4bKinv2", kOffer, "call2@peer"));
+  TakeEvents();
+  scheduler_.Advance(std::chrono::minutes(5));
+  sent = TakeSent();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(StartLine(sent.back().bytes), "SIP/2.0 480 Temporarily Unavailable");
+  events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].released().status(), 480u);
+  EXPECT_FALSE(events[0].released().by_remote());
+  EXPECT_EQ(agent_.size(), 0u);
+}
+
 TEST_F(CallAgentTest, UasInviteWithoutSdpGetsOfferAndAnswerInAck) {
   Deliver(Invite("z9hG4bKinv1", ""));
   std::vector<pb::CallEvent> events = TakeEvents();
