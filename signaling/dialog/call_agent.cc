@@ -1302,7 +1302,8 @@ Status CallAgent::SendInvite(Call& call) {
   if (!id) return Error{id.error()};
   call.invite_client = *id;
   call.provisional_received = false;
-  owned_[*id] = Owned{call.call_ref, Purpose::kInvite};
+  owned_[*id].call_ref = call.call_ref;
+  owned_[*id].purpose = Purpose::kInvite;
   return Status::Ok();
 }
 
@@ -1363,6 +1364,10 @@ void CallAgent::OnInviteResponse(Call& call, const sip::Message& response) {
   }
   owned_.erase(call.invite_client);
   call.invite_client = 0;
+  if (status != 401 && status != 407 && call.digest &&
+      call.digest->state() != auth::DigestClientState::kFailed) {
+    call.digest->OnAccepted();  // RFC 3261 22.3: the credentials may serve later requests
+  }
   if (status < 300) {
     OnInvite2xx(call, response);
     return;
@@ -1507,7 +1512,8 @@ void CallAgent::SendCancelNow(Call& call) {
     log::Debug("call: CANCEL not sent", {{"call_ref", call.call_ref}, {"error", cancel.error()}});
     return;
   }
-  owned_[*cancel] = Owned{call.call_ref, Purpose::kCancel};
+  owned_[*cancel].call_ref = call.call_ref;
+  owned_[*cancel].purpose = Purpose::kCancel;
 }
 
 void CallAgent::AckAndByeStray(Call& call, const sip::Message& response) {
@@ -1570,11 +1576,20 @@ bool CallAgent::OnStrayResponse(const sip::Message& response, const transport::R
 
 Result<TransactionId> CallAgent::SendInDialog(Call& call, std::string_view method, Purpose purpose,
                                               std::string_view extra_headers, std::string_view content_type,
-                                              std::string_view body) {
+                                              std::string_view body, bool answers_challenge) {
   const transport::Destination destination =
       NextHop(call.route_set.empty() ? call.remote_target : call.route_set.front(), call.peer);
   ++call.local_cseq;
   const std::string& target = call.remote_target.empty() ? call.request_uri : call.remote_target;
+  std::string credentials;
+  if (call.digest && !answers_challenge) {
+    auto cached = call.digest->PrepareRequest(auth::DigestRequest{method, target, body});
+    if (cached) {
+      for (const auth::AuthorizationHeader& header : *cached) {
+        credentials.append(header.name).append(": ").append(header.value).append("\r\n");
+      }
+    }
+  }
   std::string out;
   out.reserve(768 + extra_headers.size() + body.size());
   out.append(method).append(" ").append(target).append(" SIP/2.0\r\n");
@@ -1587,6 +1602,7 @@ Result<TransactionId> CallAgent::SendInDialog(Call& call, std::string_view metho
   if (!call.contact.empty() && method != "BYE") out.append("Contact: ").append(call.contact).append("\r\n");
   if (!config_.user_agent.empty()) out.append("User-Agent: ").append(config_.user_agent).append("\r\n");
   out.append(extra_headers);
+  out.append(credentials);
   if (!body.empty()) out.append("Content-Type: ").append(content_type).append("\r\n");
   out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
   out.append(body);
@@ -1596,8 +1612,57 @@ Result<TransactionId> CallAgent::SendInDialog(Call& call, std::string_view metho
                {{"call_ref", call.call_ref}, {"method", method}, {"error", id.error()}});
     return Error{id.error()};
   }
-  if (purpose != Purpose::kOther) owned_[*id] = Owned{call.call_ref, purpose};
+  if (purpose != Purpose::kOther) {
+    owned_[*id] = Owned{.call_ref = call.call_ref,
+                        .purpose = purpose,
+                        .method = std::string(method),
+                        .uri = target,
+                        .extra_headers = std::string(extra_headers),
+                        .content_type = std::string(content_type),
+                        .body = std::string(body),
+                        .answered_challenge = answers_challenge};
+  }
   return *id;
+}
+
+bool CallAgent::RetryWithCredentials(Call& call, TransactionId transaction, const Owned& owned,
+                                     const sip::Message& response) {
+  const uint16_t status = response.status_code();
+  if (!call.digest) {
+    std::vector<auth::Credentials> credentials;
+    if (hooks_.credentials_for) credentials = hooks_.credentials_for(call.line);
+    if (credentials.empty()) return false;
+    call.digest = std::make_unique<auth::DigestClient>(std::move(credentials), random_);
+  }
+  std::vector<std::string_view> challenges;
+  const sip::HeaderId id =
+      status == 401 ? sip::HeaderId::kWwwAuthenticate : sip::HeaderId::kProxyAuthenticate;
+  for (const sip::HeaderField& field : response.headers()) {
+    if (field.id == id) challenges.push_back(field.value);
+  }
+  if (call.digest->state() == auth::DigestClientState::kFailed) call.digest->Reset();
+  const auth::DigestRequest request{owned.method, owned.uri, owned.body};
+  auto headers = call.digest->OnChallenge(status, challenges, request);
+  if (!headers) {
+    // The cached credentials we attached were challenged without stale=true: servers
+    // forget nonces that way. Start afresh once (this request answers no challenge yet).
+    call.digest->Reset();
+    headers = call.digest->OnChallenge(status, challenges, request);
+  }
+  if (!headers) {
+    log::Info("call: in-dialog authentication failed",
+              {{"call_ref", call.call_ref}, {"method", owned.method}, {"why", headers.error()}});
+    return false;
+  }
+  std::string extra = owned.extra_headers;
+  for (const auth::AuthorizationHeader& header : *headers) {
+    extra.append(header.name).append(": ").append(header.value).append("\r\n");
+  }
+  auto retry = SendInDialog(call, owned.method, owned.purpose, extra, owned.content_type, owned.body, true);
+  if (!retry) return false;
+  owned_.erase(transaction);
+  if (owned.purpose == Purpose::kReInvite) call.reinvite_client = *retry;
+  return true;
 }
 
 void CallAgent::SendBye(Call& call) { (void)SendInDialog(call, "BYE", Purpose::kBye, "", "", ""); }
@@ -1723,6 +1788,16 @@ bool CallAgent::OnResponse(TransactionId transaction, const sip::Message& respon
     return true;
   }
   const uint16_t status = response.status_code();
+  if (owned.purpose != Purpose::kInvite && owned.purpose != Purpose::kCancel && status >= 200) {
+    if ((status == 401 || status == 407) && !owned.answered_challenge &&
+        RetryWithCredentials(*call, transaction, owned, response)) {
+      return true;
+    }
+    if (status != 401 && status != 407 && call->digest &&
+        call->digest->state() != auth::DigestClientState::kFailed) {
+      call->digest->OnAccepted();
+    }
+  }
   switch (owned.purpose) {
     case Purpose::kInvite:
       OnInviteResponse(*call, response);

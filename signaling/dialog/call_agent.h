@@ -134,7 +134,15 @@ class CallAgent {
   enum class Purpose : uint8_t { kInvite, kReInvite, kBye, kCancel, kRefer, kNotify, kOther };
   struct Owned {
     std::string call_ref;
-    Purpose purpose;
+    Purpose purpose = Purpose::kOther;
+    // In-dialog requests: enough to send the request again with credentials after a
+    // 401/407 (RFC 3261 22.2), once.
+    std::string method;
+    std::string uri;
+    std::string extra_headers;
+    std::string content_type;
+    std::string body;
+    bool answered_challenge = false;
   };
 
   Call* Find(std::string_view call_ref);
@@ -185,9 +193,14 @@ class CallAgent {
   void OnSessionTimer(const std::string& call_ref, uint64_t serial);
 
   // In-dialog requests of ours.
+  // `answers_challenge`: extra_headers carry the answer to a challenge of an earlier
+  // copy; otherwise cached credentials are attached (RFC 3261 22.3).
   Result<transaction::TransactionId> SendInDialog(Call& call, std::string_view method, Purpose purpose,
                                                   std::string_view extra_headers,
-                                                  std::string_view content_type, std::string_view body);
+                                                  std::string_view content_type, std::string_view body,
+                                                  bool answers_challenge = false);
+  bool RetryWithCredentials(Call& call, transaction::TransactionId transaction, const Owned& owned,
+                            const sip::Message& response);
   void SendBye(Call& call);
   void SendAck(Call& call, uint32_t cseq, std::string_view body_type, std::string_view body);
   void NotifyTransferor(const std::string& transferor_ref, uint16_t status, std::string_view reason,

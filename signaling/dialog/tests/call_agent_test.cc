@@ -852,6 +852,44 @@ TEST_F(CallAgentTest, UacReliableProvisionalIsPrackedOnce) {
   EXPECT_TRUE(events[0].has_answered());
 }
 
+TEST_F(CallAgentTest, UacByeCarriesCachedCredentialsAndAnswersAChallenge) {
+  const std::string invite = PlaceOutgoing();
+  Deliver(ResponseTo(invite, 407, "Proxy Authentication Required", "px1",
+                     "Proxy-Authenticate: Digest realm=\"example.com\", nonce=\"abc123\", qop=\"auth\"\r\n"),
+          "203.0.113.1");
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 2u);
+  Deliver(ResponseTo(sent[1].bytes, 200, "OK", "t1", "Contact: <sip:300@203.0.113.9:5060>\r\n", Answer()),
+          "203.0.113.1");
+  TakeSent();
+  TakeEvents();
+  pb::EndCallRequest end;
+  end.set_call_ref("c-1");
+  EXPECT_FALSE(agent_.EndCall(end).has_value());
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string bye = sent[0].bytes;
+  EXPECT_EQ(HeaderOf(bye, "CSeq"), "3 BYE");
+  // RFC 3261 22.3: the credentials for the realm go with later requests, nc advanced.
+  EXPECT_NE(HeaderOf(bye, "Proxy-Authorization").find("nc=00000002"), std::string::npos) << bye;
+  EXPECT_NE(HeaderOf(bye, "Proxy-Authorization").find("uri=\"sip:300@203.0.113.9:5060\""), std::string::npos);
+  // The proxy forgot that nonce: a fresh challenge is answered once.
+  Deliver(ResponseTo(bye, 407, "Proxy Authentication Required", "",
+                     "Proxy-Authenticate: Digest realm=\"example.com\", nonce=\"fresh\", qop=\"auth\"\r\n"),
+          "203.0.113.1");
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string retry = sent[0].bytes;
+  EXPECT_EQ(HeaderOf(retry, "CSeq"), "4 BYE");
+  EXPECT_NE(HeaderOf(retry, "Proxy-Authorization").find("nonce=\"fresh\""), std::string::npos) << retry;
+  EXPECT_TRUE(TakeEvents().empty());
+  Deliver(ResponseTo(retry, 200, "OK", ""), "203.0.113.1");
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].released().status(), 0u);
+  EXPECT_FALSE(events[0].released().by_remote());
+}
+
 TEST_F(CallAgentTest, UacSecondChallengeFailsTheCall) {
   const std::string invite = PlaceOutgoing();
   const std::string challenge = "WWW-Authenticate: Digest realm=\"example.com\", nonce=\"n1\"\r\n";
