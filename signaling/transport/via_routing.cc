@@ -144,6 +144,7 @@ void StampTopVia(std::string& response, const SocketAddress& source) {
     size_t at = response.find(name);
     if (at == std::string::npos) continue;
     size_t begin = at + name.size();
+    while (begin < response.size() && (response[begin] == ' ' || response[begin] == '\t')) ++begin;
     size_t end = response.find("\r\n", begin);
     // A folded value continues on lines that start with whitespace (RFC 3261 7.3.1).
     while (end != std::string::npos && end + 2 < response.size() &&
@@ -152,7 +153,7 @@ void StampTopVia(std::string& response, const SocketAddress& source) {
     }
     if (end == std::string::npos) return;
     auto stamped = StampVia(std::string_view(response).substr(begin, end - begin), source);
-    if (stamped) response.replace(begin, end - begin, " " + *stamped);
+    if (stamped) response.replace(begin, end - begin, *stamped);
     return;
   }
 }
