@@ -21,7 +21,7 @@ constexpr std::array kKnownMethods = {"INVITE",   "ACK",   "BYE",       "CANCEL"
                                       "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH",
                                       "INFO",     "REFER", "MESSAGE",   "UPDATE"};
 constexpr std::array kServedMethods = {"INVITE", "ACK",   "BYE",    "CANCEL", "OPTIONS",
-                                       "UPDATE", "REFER", "NOTIFY", "INFO"};
+                                       "UPDATE", "REFER", "NOTIFY", "INFO",   "PRACK"};
 
 template <size_t N>
 bool Contains(const std::array<const char*, N>& set, std::string_view method) {

@@ -14,10 +14,11 @@ namespace linegate::signaling {
 
 // Methods the gateway's UA serves: the dialog layer (dialog/call_agent.h) handles all of
 // them but OPTIONS.
-inline constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO";
-// Option tags a request may Require (RFC 3261 8.2.2.3): RFC 3891 Replaces, RFC 4028
-// session timers.
-inline constexpr std::array<std::string_view, 2> kSupportedExtensions = {"replaces", "timer"};
+inline constexpr std::string_view kAllow =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO, PRACK";
+// Option tags a request may Require (RFC 3261 8.2.2.3): RFC 3262 reliable provisionals,
+// RFC 3891 Replaces, RFC 4028 session timers.
+inline constexpr std::array<std::string_view, 3> kSupportedExtensions = {"100rel", "replaces", "timer"};
 
 struct UasVerdict {
   uint16_t status = 0;  // 0: acceptable, go on

@@ -55,6 +55,7 @@ INSTANTIATE_TEST_SUITE_P(
              "Unsupported: nothingweknow, foo"},
         Case{"RequireReplacesSupported", Request("INVITE", "sip:1@example.com", "Require: replaces\r\n"), 0,
              ""},
+        Case{"Require100relSupported", Request("INVITE", "sip:1@example.com", "Require: 100rel\r\n"), 0, ""},
         Case{"RequireTimerSupported", Request("INVITE", "sip:1@example.com", "Require: timer\r\n"), 0, ""},
         Case{"ReferServed", Request("REFER", "sip:1@example.com"), 0, ""},
         Case{"NotifySipfrag",
@@ -88,9 +89,9 @@ TEST(UasAnswer, OptionsIs200WithAllowInviteIs480) {
   ASSERT_TRUE(sip::Parse(text, sip::Transport::kDatagram, options).ok());
   UasVerdict verdict = AnswerRequest(options);
   EXPECT_EQ(verdict.status, 200);
-  EXPECT_NE(
-      verdict.extra_headers.find("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO"),
-      std::string::npos);
+  EXPECT_NE(verdict.extra_headers.find(
+                "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO, PRACK"),
+            std::string::npos);
   sip::Message invite;
   std::string invite_text = Request("INVITE", "sip:1@example.com");
   ASSERT_TRUE(sip::Parse(invite_text, sip::Transport::kDatagram, invite).ok());

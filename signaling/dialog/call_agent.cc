@@ -92,7 +92,18 @@ struct CallAgent::Call {
   bool provisional_received = false;
   bool cancel_wanted = false;
   bool cancel_sent = false;
-  uint32_t last_rseq = 0;  // RFC 3262: RSeq of the last reliable provisional PRACKed
+  // RFC 3262: UAC: RSeq of the last reliable provisional PRACKed; UAS: of the last
+  // reliable provisional sent.
+  uint32_t last_rseq = 0;
+  // UAS (the INVITE required 100rel): the reliable provisional waiting for its PRACK,
+  // retransmitted like a 2xx, and a provisional control asked for meanwhile.
+  bool reliable_provisionals = false;
+  std::string pending_reliable;
+  uint64_t reliable_serial = 0;
+  Duration reliable_interval{};
+  Scheduler::TimerId reliable_timer = 0;
+  Scheduler::TimerId reliable_giveup = 0;
+  uint16_t queued_provisional = 0;
   // The ACK of the 2xx we accepted, sent again for each retransmission of that 2xx.
   std::string ack;
   uint32_t ack_cseq = 0;
@@ -463,12 +474,14 @@ CallAgent::~CallAgent() {
     scheduler_.Cancel(call->reinvite_retry);
     scheduler_.Cancel(call->session_timer);
     scheduler_.Cancel(call->answer_timer);
+    scheduler_.Cancel(call->reliable_timer);
+    scheduler_.Cancel(call->reliable_giveup);
   }
 }
 
 bool CallAgent::Serves(std::string_view method) {
   return method == "INVITE" || method == "BYE" || method == "CANCEL" || method == "UPDATE" ||
-         method == "REFER" || method == "NOTIFY" || method == "INFO";
+         method == "REFER" || method == "NOTIFY" || method == "INFO" || method == "PRACK";
 }
 
 // ---------------------------------------------------------------------------------
@@ -540,6 +553,8 @@ void CallAgent::Forget(Call& call) {
   scheduler_.Cancel(call.reinvite_retry);
   scheduler_.Cancel(call.session_timer);
   scheduler_.Cancel(call.answer_timer);
+  scheduler_.Cancel(call.reliable_timer);
+  scheduler_.Cancel(call.reliable_giveup);
   // Transactions still running (a BYE, a CANCEL) finish without anyone to tell.
   for (auto it = owned_.begin(); it != owned_.end();) {
     it = it->second.call_ref == call.call_ref ? owned_.erase(it) : std::next(it);
@@ -748,6 +763,9 @@ void CallAgent::OnInvite(const transaction::IncomingRequest& request) {
     call->we_refresh = !uac_refreshes;
   }
 
+  // RFC 3262: only a caller that requires reliable provisionals gets them.
+  call->reliable_provisionals = HasOptionTag(message, sip::HeaderId::kRequire, "100rel");
+
   call->call_id = std::string(message.call_id());
   call->remote_tag = std::string(from_tag);
   const sip::HeaderField* from = message.FindHeader(sip::HeaderId::kFrom);
@@ -905,6 +923,10 @@ void CallAgent::OnInDialogRequest(Call& call, const transaction::IncomingRequest
     OnRefer(call, request);
     return;
   }
+  if (method == "PRACK") {
+    OnPrack(call, request);
+    return;
+  }
   if (method == "NOTIFY") {
     OnNotify(call, request);
     return;
@@ -996,6 +1018,70 @@ void CallAgent::OnReOffer(Call& call, const transaction::IncomingRequest& reques
     *event.mutable_media_changed()->mutable_media() = sdp::ToSessionParams(*call.negotiated, 0);
     Publish(call, event);
   }
+}
+
+void CallAgent::OnPrack(Call& call, const transaction::IncomingRequest& request) {
+  // RFC 3262 7.2: RAck = response-num CSeq-num Method of the provisional acknowledged.
+  const sip::HeaderField* rack = request.message.FindHeader("RAck");
+  const uint32_t rseq = rack == nullptr ? 0 : ParseSeconds(rack->value);
+  if (call.pending_reliable.empty() || rseq != call.last_rseq) {
+    Reply(request, 481, ReasonFor(481), call.local_tag);
+    return;
+  }
+  Reply(request, 200, "OK", call.local_tag);
+  StopReliableProvisional(call);
+  if (call.queued_provisional != 0 && call.invite_server != 0) {
+    const uint16_t status = call.queued_provisional;
+    call.queued_provisional = 0;
+    CallOutcome sent = SendAnswer(call, status);
+    if (sent)
+      log::Debug("call: queued provisional not sent", {{"call_ref", call.call_ref}, {"why", sent->message}});
+  }
+}
+
+void CallAgent::StartReliableProvisional(Call& call, std::string response) {
+  StopReliableProvisional(call);
+  call.pending_reliable = std::move(response);
+  call.reliable_serial = next_serial_++;
+  call.reliable_interval = config_.timers.t1;
+  std::weak_ptr<bool> alive = alive_;
+  const std::string ref = call.call_ref;
+  const uint64_t serial = call.reliable_serial;
+  if (!transport::IsReliable(call.response_destination.protocol)) {
+    call.reliable_timer = scheduler_.Schedule(
+        call.reliable_interval, [this, alive, ref, serial] { RetransmitReliable(alive, ref, serial); });
+  }
+  call.reliable_giveup = scheduler_.Schedule(64 * config_.timers.t1, [this, alive, ref, serial] {
+    if (!alive.lock() || !*alive.lock()) return;
+    Call* c = Find(ref);
+    if (c == nullptr || c->reliable_serial != serial || c->pending_reliable.empty()) return;
+    // RFC 3262 3: no PRACK in 64*T1: the INVITE is rejected with a 5xx.
+    StopReliableProvisional(*c);
+    RejectInvite(*c, 500, "Reliable Provisional Not Acknowledged");
+    Release(*c, 500, "No PRACK", true);
+  });
+}
+
+void CallAgent::RetransmitReliable(const std::weak_ptr<bool>& alive, const std::string& call_ref,
+                                   uint64_t serial) {
+  if (!alive.lock() || !*alive.lock()) return;
+  Call* call = Find(call_ref);
+  if (call == nullptr || call->reliable_serial != serial || call->pending_reliable.empty()) return;
+  Status sent = transport_.Send(call->response_destination, call->pending_reliable);
+  if (!sent.ok()) log::Debug("call: reliable provisional not resent", {{"error", sent.error()}});
+  // RFC 3262 3: the interval doubles, without the T2 cap of 2xx retransmissions.
+  call->reliable_interval *= 2;
+  call->reliable_timer = scheduler_.Schedule(call->reliable_interval, [this, alive, call_ref, serial] {
+    RetransmitReliable(alive, call_ref, serial);
+  });
+}
+
+void CallAgent::StopReliableProvisional(Call& call) {
+  scheduler_.Cancel(call.reliable_timer);
+  scheduler_.Cancel(call.reliable_giveup);
+  call.reliable_timer = 0;
+  call.reliable_giveup = 0;
+  call.pending_reliable.clear();
 }
 
 void CallAgent::OnRefer(Call& call, const transaction::IncomingRequest& request) {
@@ -1117,7 +1203,17 @@ CallOutcome CallAgent::AnswerCall(const pb::AnswerCallRequest& request) {
   if ((status == 183 || status == 200) && !call->have_media) {
     return CallRefusal{CallRefusal::Kind::kInvalidArgument, "183 and 200 need the local media"};
   }
+  return SendAnswer(*call, static_cast<uint16_t>(status));
+}
 
+CallOutcome CallAgent::SendAnswer(Call& call_in, uint16_t status) {
+  Call* call = &call_in;
+  const bool reliable = status < 200 && call->reliable_provisionals;
+  if (reliable && !call->pending_reliable.empty()) {
+    // RFC 3262 3: one unacknowledged reliable provisional at a time; the latest waits.
+    call->queued_provisional = status;
+    return std::nullopt;
+  }
   // The SDP: the answer to their offer, or (INVITE without SDP, 200 only) our offer.
   std::string body;
   if (status != 180 && call->remote_offer) {
@@ -1153,6 +1249,9 @@ CallOutcome CallAgent::AnswerCall(const pb::AnswerCallRequest& request) {
     extra.append("Supported: ").append(kCallExtensions).append("\r\n");
     extra.append(SessionExpiresHeaders(*call, true));
   }
+  if (reliable) {
+    extra.append("Require: 100rel\r\nRSeq: ").append(std::to_string(call->last_rseq + 1)).append("\r\n");
+  }
   if (!config_.user_agent.empty()) extra.append("Server: ").append(config_.user_agent).append("\r\n");
   transport::Received received;
   received.source = call->invite_source;
@@ -1165,7 +1264,13 @@ CallOutcome CallAgent::AnswerCall(const pb::AnswerCallRequest& request) {
   if (!sent.ok()) {
     return CallRefusal{CallRefusal::Kind::kUnavailable, "response not sent: " + sent.error()};
   }
+  if (reliable) {
+    ++call->last_rseq;
+    StartReliableProvisional(*call, std::move(response));
+  }
   if (status == 200) {
+    StopReliableProvisional(*call);
+    call->queued_provisional = 0;
     SetState(*call, CallState::kConfirmed);
     call->invite_server = 0;  // the transaction ended with the 2xx
     scheduler_.Cancel(call->answer_timer);
@@ -1283,7 +1388,7 @@ Status CallAgent::SendInvite(Call& call) {
   out.append("CSeq: ").append(std::to_string(call.local_cseq)).append(" INVITE\r\n");
   out.append("Contact: ").append(call.contact).append("\r\n");
   out.append("Allow: ").append(kCallMethods).append("\r\n");
-  out.append("Supported: ").append(kInviteExtensions).append("\r\n");
+  out.append("Supported: ").append(kCallExtensions).append("\r\n");
   if (config_.require_100rel) out.append("Require: 100rel\r\n");
   if (!call.replaces.empty()) out.append("Replaces: ").append(call.replaces).append("\r\n");
   if (call.requested_interval != 0) {

@@ -79,10 +79,8 @@ struct CallAgentCounters {
 
 // Methods answered by the agent (to go into Allow) and the extensions it supports.
 inline constexpr std::string_view kCallMethods =
-    "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO";
-inline constexpr std::string_view kCallExtensions = "replaces, timer";
-// Our INVITEs also support RFC 3262 as UAC (we PRACK); as UAS we send no reliable 1xx.
-inline constexpr std::string_view kInviteExtensions = "100rel, replaces, timer";
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO, PRACK";
+inline constexpr std::string_view kCallExtensions = "100rel, replaces, timer";
 
 // Why a call-control request was refused; the service turns it into a bus error.
 struct CallRefusal {
@@ -164,6 +162,14 @@ class CallAgent {
   void OnInDialogRequest(Call& call, const transaction::IncomingRequest& request);
   void OnReOffer(Call& call, const transaction::IncomingRequest& request);
   void OnRefer(Call& call, const transaction::IncomingRequest& request);
+  void OnPrack(Call& call, const transaction::IncomingRequest& request);
+  // The 1xx/2xx to the stored INVITE (AnswerCall, or a provisional that waited for
+  // the PRACK of the previous reliable one).
+  CallOutcome SendAnswer(Call& call, uint16_t status);
+  // RFC 3262 3: a reliable provisional, retransmitted until its PRACK.
+  void StartReliableProvisional(Call& call, std::string response);
+  void RetransmitReliable(const std::weak_ptr<bool>& alive, const std::string& call_ref, uint64_t serial);
+  void StopReliableProvisional(Call& call);
   void OnNotify(Call& call, const transaction::IncomingRequest& request);
   void Reply(const transaction::IncomingRequest& request, uint16_t status, std::string_view reason,
              std::string_view to_tag, std::string_view extra_headers = {}, std::string_view body = {});

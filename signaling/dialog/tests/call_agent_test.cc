@@ -516,6 +516,53 @@ TEST_F(CallAgentTest, UasUnansweredInviteEndsAtItsExpiresOrOurLimit) {
   EXPECT_EQ(agent_.size(), 0u);
 }
 
+TEST_F(CallAgentTest, UasReliableProvisionalsWaitForTheirPrack) {
+  Deliver(Invite("z9hG4bKinv1", kOffer, "call1@peer", "Require: 100rel\r\n"));
+  TakeEvents();
+  pb::AnswerCallRequest ringing;
+  ringing.set_call_ref("s-1");
+  ringing.set_status(180);
+  EXPECT_FALSE(agent_.AnswerCall(ringing).has_value());
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string first = sent[0].bytes;
+  EXPECT_EQ(HeaderOf(first, "Require"), "100rel");
+  EXPECT_EQ(HeaderOf(first, "RSeq"), "1");
+  const std::string tag = TagOf(HeaderOf(first, "To"));
+  // Retransmitted at T1 until the PRACK; a 183 asked for meanwhile waits.
+  scheduler_.Advance(milliseconds(500));
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].bytes, first);
+  pb::AnswerCallRequest progress;
+  progress.set_call_ref("s-1");
+  progress.set_status(183);
+  *progress.mutable_media() = Media();
+  EXPECT_FALSE(agent_.AnswerCall(progress).has_value());
+  EXPECT_TRUE(TakeSent().empty());
+  Deliver(InDialog("PRACK", tag, 2, "z9hG4bKprack1", "RAck: 1 1 INVITE\r\n"));
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 200 OK");
+  EXPECT_EQ(HeaderOf(sent[0].bytes, "CSeq"), "2 PRACK");
+  EXPECT_EQ(StartLine(sent[1].bytes), "SIP/2.0 183 Session Progress");
+  EXPECT_EQ(HeaderOf(sent[1].bytes, "RSeq"), "2");
+  EXPECT_NE(sent[1].bytes.find("m=audio 30000 RTP/AVP 0 101\r\n"), std::string::npos);
+  // A PRACK for no unacknowledged provisional: 481.
+  Deliver(InDialog("PRACK", tag, 3, "z9hG4bKprack2", "RAck: 1 1 INVITE\r\n"));
+  sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 481 Call/Transaction Does Not Exist");
+  // Never PRACKed: 64*T1 after it was sent, the INVITE is rejected 500.
+  scheduler_.Advance(seconds(32));
+  sent = TakeSent();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(StartLine(sent.back().bytes), "SIP/2.0 500 Reliable Provisional Not Acknowledged");
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].released().status(), 500u);
+}
+
 TEST_F(CallAgentTest, UasInviteWithoutSdpGetsOfferAndAnswerInAck) {
   Deliver(Invite("z9hG4bKinv1", ""));
   std::vector<pb::CallEvent> events = TakeEvents();
