@@ -957,6 +957,7 @@ void CallAgent::OnReOffer(Call& call, const transaction::IncomingRequest& reques
   if (std::string target = ContactUri(message); !target.empty()) call.remote_target = target;  // 12.2.2
 
   std::string body;
+  const std::optional<sdp::Negotiated> before = call.negotiated;
   if (HasSdp(message)) {
     auto offer = sdp::Parse(message.body());
     if (!offer) {
@@ -1013,7 +1014,8 @@ void CallAgent::OnReOffer(Call& call, const transaction::IncomingRequest& reques
     Status sent = transactions_.Respond(request.transaction, std::move(response));
     if (!sent.ok()) log::Debug("call: 2xx not sent", {{"error", sent.error()}});
   }
-  if (HasSdp(message) && call.negotiated) {
+  // A session refresh repeats the offer unchanged: no news to control then.
+  if (HasSdp(message) && call.negotiated && !(before && *before == *call.negotiated)) {
     pb::CallEvent event;
     *event.mutable_media_changed()->mutable_media() = sdp::ToSessionParams(*call.negotiated, 0);
     Publish(call, event);

@@ -1078,6 +1078,7 @@ TEST_F(CallAgentTest, UasSessionTimerRefreshedByTheCallerElseBye) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 200 OK");
   EXPECT_EQ(HeaderOf(sent[0].bytes, "Session-Expires"), "1800;refresher=uac");
+  EXPECT_TRUE(TakeEvents().empty());  // the same offer: no media_changed
   Deliver(InDialog("ACK", tag, 2, "z9hG4bKack2"));
   scheduler_.Advance(seconds(1767));
   EXPECT_TRUE(TakeSent().empty());
