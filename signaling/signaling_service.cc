@@ -34,6 +34,18 @@ v1::RegistrationState StateToProto(registration::RegistrationState state) {
   return v1::REGISTRATION_STATE_UNSPECIFIED;
 }
 
+bus::v1::ErrorCode ToErrorCode(dialog::CallRefusal::Kind kind) {
+  switch (kind) {
+    case dialog::CallRefusal::Kind::kNotFound:
+      return bus::v1::ERROR_CODE_NOT_FOUND;
+    case dialog::CallRefusal::Kind::kInvalidArgument:
+      return bus::v1::ERROR_CODE_INVALID_ARGUMENT;
+    case dialog::CallRefusal::Kind::kUnavailable:
+      return bus::v1::ERROR_CODE_UNAVAILABLE;
+  }
+  return bus::v1::ERROR_CODE_INTERNAL;
+}
+
 }  // namespace
 
 v1::RegistrationStatus ToProto(const registration::RegistrationStatus& status, TimePoint now) {
@@ -51,7 +63,10 @@ v1::RegistrationStatus ToProto(const registration::RegistrationStatus& status, T
   return out;
 }
 
-SignalingService::SignalingService(process::ProcessAgent& agent) : agent_(agent) { RegisterBusHandlers(); }
+SignalingService::SignalingService(process::ProcessAgent& agent) : agent_(agent) {
+  RegisterBusHandlers();
+  RegisterCallHandlers();
+}
 
 Status SignalingService::Configure(const config::v1::Config& config) {
   if (stack_) {
@@ -77,6 +92,7 @@ Status SignalingService::Configure(const config::v1::Config& config) {
   log::Info("signaling configured", {{"listen_address", signaling_.listen_address()},
                                      {"sip_port", signaling_.sip_port()},
                                      {"registrations", all.size()}});
+  stack_->StartCalls(config.calls(), [this](const v1::CallEvent& event) { agent_.client().Publish(event); });
   stack_->registrations().RegisterAll();
   return Status::Ok();
 }
@@ -130,6 +146,56 @@ void SignalingService::RegisterBusHandlers() {
   dispatcher.OnRequest<v1::UnregisterRequest>(
       [command](const v1::UnregisterRequest& r, const bus::v1::Envelope&, const bus::Replier& replier) {
         command(r.target(), false, replier);
+      });
+}
+
+void SignalingService::RegisterCallHandlers() {
+  auto& dispatcher = agent_.client().dispatcher();
+  // Runs `act` on the call agent and replies with `reply` or the refusal as a bus error.
+  auto serve = [this](const bus::Replier& replier, const google::protobuf::Message& reply, auto act) {
+    if (!stack_ || stack_->calls() == nullptr) {
+      replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "signaling is not configured yet");
+      return;
+    }
+    dialog::CallOutcome outcome = act(*stack_->calls());
+    if (outcome) {
+      replier.Fail(ToErrorCode(outcome->kind), outcome->message);
+      return;
+    }
+    replier.Reply(reply);
+  };
+  dispatcher.OnRequest<v1::PlaceCallRequest>([serve](const v1::PlaceCallRequest& request,
+                                                     const bus::v1::Envelope&, const bus::Replier& replier) {
+    v1::PlaceCallReply reply;
+    serve(replier, reply,
+          [&](dialog::CallAgent& calls) { return calls.PlaceCall(request, *reply.mutable_sip_call_id()); });
+  });
+  dispatcher.OnRequest<v1::AnswerCallRequest>(
+      [serve](const v1::AnswerCallRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        serve(replier, v1::AnswerCallReply(),
+              [&](dialog::CallAgent& calls) { return calls.AnswerCall(request); });
+      });
+  dispatcher.OnRequest<v1::EndCallRequest>(
+      [serve](const v1::EndCallRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        serve(replier, v1::EndCallReply(), [&](dialog::CallAgent& calls) { return calls.EndCall(request); });
+      });
+  dispatcher.OnRequest<v1::UpdateMediaRequest>(
+      [serve](const v1::UpdateMediaRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        serve(replier, v1::UpdateMediaReply(),
+              [&](dialog::CallAgent& calls) { return calls.UpdateMedia(request); });
+      });
+  dispatcher.OnRequest<v1::TransferCallRequest>(
+      [serve](const v1::TransferCallRequest& request, const bus::v1::Envelope&, const bus::Replier& replier) {
+        serve(replier, v1::TransferCallReply(),
+              [&](dialog::CallAgent& calls) { return calls.TransferCall(request); });
+      });
+  dispatcher.OnRequest<v1::DialogListRequest>(
+      [this](const v1::DialogListRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
+        if (!stack_ || stack_->calls() == nullptr) {
+          replier.Reply(v1::DialogListReply());
+          return;
+        }
+        replier.Reply(stack_->calls()->ListDialogs());
       });
 }
 

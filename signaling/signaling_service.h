@@ -1,7 +1,7 @@
 #pragma once
 // The signaling process's service: builds the SIP stack from the configuration control
-// sends, serves registration commands from the bus, and publishes registration state
-// changes as events.
+// sends, serves registration commands and call requests (call.proto) from the bus, and
+// publishes registration state changes and CallEvents.
 
 #include <map>
 #include <memory>
@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "linegate/config/v1/config.pb.h"
 #include "linegate/process/v1/process.pb.h"
+#include "linegate/signaling/v1/call.pb.h"
 #include "linegate/signaling/v1/registration.pb.h"
 #include "signaling/sip_stack.h"
 
@@ -28,6 +29,7 @@ class SignalingService {
 
  private:
   void RegisterBusHandlers();
+  void RegisterCallHandlers();
   std::vector<std::string> Targets(const std::string& target) const;
 
   process::ProcessAgent& agent_;

@@ -64,27 +64,6 @@ std::string WithoutTopVia(std::string request) {
   return request;
 }
 
-// RFC 3261 18.2.1 and RFC 3581 4: the top Via of the answer carries received= (and
-// rport=) as the server transport saw the request, so a client behind NAT learns its
-// public address. The response's first Via line is the request's top Via.
-void StampTopVia(std::string& response, const transport::SocketAddress& source) {
-  for (std::string_view name : {"\r\nVia:", "\r\nv:"}) {
-    size_t at = response.find(name);
-    if (at == std::string::npos) continue;
-    size_t begin = at + name.size();
-    size_t end = response.find("\r\n", begin);
-    // A folded value continues on lines that start with whitespace (RFC 3261 7.3.1).
-    while (end != std::string::npos && end + 2 < response.size() &&
-           (response[end + 2] == ' ' || response[end + 2] == '\t')) {
-      end = response.find("\r\n", end + 2);
-    }
-    if (end == std::string::npos) return;
-    auto stamped = transport::StampVia(std::string_view(response).substr(begin, end - begin), source);
-    if (stamped) response.replace(begin, end - begin, " " + *stamped);
-    return;
-  }
-}
-
 }  // namespace
 
 transport::Transport* TransportSet::For(transport::Protocol protocol) const {
@@ -194,6 +173,7 @@ Result<RegistrationPlan> PlanRegistrations(const config::v1::Signaling& signalin
 SipStack::SipStack(bus::Reactor& reactor) : reactor_(reactor) {}
 
 SipStack::~SipStack() {
+  calls_.reset();
   registrations_.reset();
   transactions_.reset();
   if (poller_) transport::DetachFromReactor(reactor_, *poller_);
@@ -208,6 +188,7 @@ Result<std::unique_ptr<SipStack>> SipStack::Create(const config::v1::Signaling& 
 }
 
 Status SipStack::Start(const config::v1::Signaling& config) {
+  config_ = config;
   auto poller = transport::EpollPoller::Create();
   if (!poller) return Error{poller.error()};
   poller_ = std::move(*poller);
@@ -280,7 +261,11 @@ Status SipStack::Start(const config::v1::Signaling& config) {
     Status added = registrations_->AddProxySet(std::move(set));
     if (!added.ok()) return added;
   }
+  for (const config::v1::Account& account : config.accounts()) {
+    account_by_line_.emplace(account.line(), "account-" + account.name());
+  }
   for (auto& entity : plan->entities) {
+    credentials_by_entity_.insert_or_assign(entity.id, entity.credentials);
     Status added = registrations_->AddEntity(std::move(entity));
     if (!added.ok()) return added;
   }
@@ -291,6 +276,73 @@ Status SipStack::Start(const config::v1::Signaling& config) {
     }
   }
   return Status::Ok();
+}
+
+std::vector<auth::Credentials> SipStack::CredentialsForLine(uint32_t line) const {
+  std::vector<std::string> candidates;
+  if (auto account = account_by_line_.find(line); account != account_by_line_.end()) {
+    candidates.push_back(account->second);
+  }
+  candidates.push_back("endpoint-" + std::to_string(line));
+  candidates.push_back("gateway");
+  for (const std::string& id : candidates) {
+    auto found = credentials_by_entity_.find(id);
+    if (found != credentials_by_entity_.end()) return {found->second};
+  }
+  return {};
+}
+
+void SipStack::StartCalls(const config::v1::Calls& calls,
+                          std::function<void(const signaling::v1::CallEvent&)> on_event) {
+  dialog::CallAgentConfig agent_config;
+  agent_config.domain = config_.domain();
+  agent_config.user_agent = config_.user_agent();
+  if (calls.codecs_size() > 0) {
+    agent_config.codecs.clear();
+    for (int codec : calls.codecs()) {
+      switch (static_cast<media::v1::Codec>(codec)) {
+        case media::v1::CODEC_PCMU:
+          agent_config.codecs.push_back(media::codec::CodecId::kPcmu);
+          break;
+        case media::v1::CODEC_PCMA:
+          agent_config.codecs.push_back(media::codec::CodecId::kPcma);
+          break;
+        case media::v1::CODEC_G722:
+          agent_config.codecs.push_back(media::codec::CodecId::kG722);
+          break;
+        case media::v1::CODEC_G729:
+          agent_config.codecs.push_back(media::codec::CodecId::kG729);
+          break;
+        case media::v1::CODEC_OPUS:
+          agent_config.codecs.push_back(media::codec::CodecId::kOpus);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  if (calls.ptime_ms() != 0) agent_config.ptime_ms = calls.ptime_ms();
+  if (calls.dtmf_mode() == media::v1::DTMF_MODE_INBAND) {
+    agent_config.telephone_event_pt.reset();
+  } else if (calls.telephone_event_pt() != 0) {
+    agent_config.telephone_event_pt = static_cast<uint8_t>(calls.telephone_event_pt());
+  }
+  agent_config.timers = transactions_->config().timers;
+  // calls.session_expires_s is filled with its default (1800) by the config loader; 0
+  // turns RFC 4028 session timers off.
+  agent_config.session_expires_s = calls.session_expires_s();
+  agent_config.require_100rel = calls.prack();
+  dialog::CallAgentHooks hooks;
+  hooks.on_event = std::move(on_event);
+  hooks.proxy_of = [this](std::string_view name) -> std::optional<transport::Destination> {
+    // The proxy the set currently uses (the registration client fails over within it).
+    registration::ProxySet* set = registrations_->FindProxySet(name);
+    if (set == nullptr) return std::nullopt;
+    return set->Active();
+  };
+  hooks.credentials_for = [this](uint32_t line) { return CredentialsForLine(line); };
+  calls_ = std::make_unique<dialog::CallAgent>(reactor_, *transactions_, transports_, random_,
+                                               std::move(agent_config), std::move(hooks));
 }
 
 void SipStack::SendRequest(const transport::Destination& to, std::string request_bytes,
@@ -322,13 +374,18 @@ void SipStack::Answer(transaction::TransactionId transaction, const sip::Message
     return;
   }
   std::string response(response_buffer_.data(), *size);
-  StampTopVia(response, received.source);
+  transport::StampTopVia(response, received.source);
   Status sent = transactions_->Respond(transaction, std::move(response));
   if (!sent.ok()) log::Debug("sip: response not sent", {{"status", status}, {"error", sent.error()}});
 }
 
 void SipStack::OnRequest(const transaction::IncomingRequest& request) {
   const sip::Message& message = request.message;
+  if (calls_ && message.method() == "CANCEL") {
+    calls_->OnRequest(request);
+    ++counters_.requests_answered;
+    return;
+  }
   if (message.method() == "CANCEL") {
     // RFC 3261 9.2: 200 for the CANCEL, 487 for the INVITE it matched; 481 if none.
     if (request.cancelled_invite != 0) {
@@ -346,6 +403,10 @@ void SipStack::OnRequest(const transaction::IncomingRequest& request) {
                                         {"status", verdict.status},
                                         {"reason", verdict.reason},
                                         {"from", request.received.source.ToString()}});
+  } else if (calls_ && dialog::CallAgent::Serves(message.method())) {
+    ++counters_.requests_answered;
+    calls_->OnRequest(request);
+    return;
   } else {
     verdict = AnswerRequest(message);
     ++counters_.requests_answered;
@@ -355,24 +416,34 @@ void SipStack::OnRequest(const transaction::IncomingRequest& request) {
          verdict.extra_headers);
 }
 
-void SipStack::OnStrayAck(const sip::Message&, const transport::Received&) { ++counters_.stray_acks; }
+void SipStack::OnStrayAck(const sip::Message& ack, const transport::Received& received) {
+  ++counters_.stray_acks;
+  if (calls_) calls_->OnStrayAck(ack, received);
+}
 
-void SipStack::OnStrayResponse(const sip::Message&, const transport::Received&) {
+void SipStack::OnStrayResponse(const sip::Message& response, const transport::Received& received) {
   ++counters_.stray_responses;
+  if (calls_) calls_->OnStrayResponse(response, received);
 }
 
 void SipStack::OnResponse(transaction::TransactionId transaction, const sip::Message& response) {
-  if (response.status_code() < 200) return;
   auto it = pending_.find(transaction);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) {
+    if (calls_) calls_->OnResponse(transaction, response);
+    return;
+  }
+  if (response.status_code() < 200) return;
   PendingRequest pending = std::move(it->second);
   pending_.erase(it);
   pending.on_final(registration::ExtractResponseInfo(response, pending.our_contact));
 }
 
-void SipStack::OnTimeout(transaction::TransactionId transaction, transaction::TransactionKind) {
+void SipStack::OnTimeout(transaction::TransactionId transaction, transaction::TransactionKind kind) {
   auto it = pending_.find(transaction);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) {
+    if (calls_) calls_->OnTimeout(transaction, kind);
+    return;
+  }
   PendingRequest pending = std::move(it->second);
   pending_.erase(it);
   pending.on_final(registration::ResponseInfo::Timeout());
@@ -381,7 +452,10 @@ void SipStack::OnTimeout(transaction::TransactionId transaction, transaction::Tr
 void SipStack::OnTransportError(transaction::TransactionId transaction, transaction::TransactionKind,
                                 std::string_view error) {
   auto it = pending_.find(transaction);
-  if (it == pending_.end()) return;
+  if (it == pending_.end()) {
+    if (calls_) calls_->OnTransportError(transaction, error);
+    return;
+  }
   PendingRequest pending = std::move(it->second);
   pending_.erase(it);
   pending.on_final(registration::ResponseInfo::TransportError(std::string(error)));

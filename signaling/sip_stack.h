@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "linegate/config/v1/config.pb.h"
 #include "signaling/auth/random_source.h"
+#include "signaling/dialog/call_agent.h"
 #include "signaling/registration/registration_client.h"
 #include "signaling/transaction/transaction_layer.h"
 #include "signaling/transport/epoll_poller.h"
@@ -51,6 +52,16 @@ class SipStack final : public transaction::TransactionUser, public registration:
   registration::RegistrationClient& registrations() { return *registrations_; }
   const TransportSet& transports() const { return transports_; }
   transaction::TransactionLayer& transactions() { return *transactions_; }
+
+  // Starts the UA core for calls (call.proto); until then INVITEs are answered 480.
+  // on_event receives every CallEvent.
+  void StartCalls(const config::v1::Calls& calls,
+                  std::function<void(const signaling::v1::CallEvent&)> on_event);
+  // Null before StartCalls.
+  dialog::CallAgent* calls() { return calls_.get(); }
+  // The credentials for 401/407 on calls of a line: the account serving the line, else
+  // the line's endpoint registration, else the gateway registration.
+  std::vector<auth::Credentials> CredentialsForLine(uint32_t line) const;
 
   // RequestChannel: requests of the registration client and proxy-set keep-alives.
   void SendRequest(const transport::Destination& to, std::string request_bytes,
@@ -92,6 +103,10 @@ class SipStack final : public transaction::TransactionUser, public registration:
   std::unique_ptr<transaction::TransactionLayer> transactions_;
   std::unique_ptr<registration::RegistrationClient> registrations_;
   std::map<transaction::TransactionId, PendingRequest> pending_;
+  config::v1::Signaling config_;
+  std::map<std::string, auth::Credentials> credentials_by_entity_;
+  std::map<uint32_t, std::string> account_by_line_;
+  std::unique_ptr<dialog::CallAgent> calls_;
   std::vector<char> response_buffer_;
   Counters counters_;
 };

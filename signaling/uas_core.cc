@@ -20,7 +20,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 constexpr std::array kKnownMethods = {"INVITE",   "ACK",   "BYE",       "CANCEL", "OPTIONS",
                                       "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY", "PUBLISH",
                                       "INFO",     "REFER", "MESSAGE",   "UPDATE"};
-constexpr std::array kServedMethods = {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS"};
+constexpr std::array kServedMethods = {"INVITE", "ACK",   "BYE",    "CANCEL", "OPTIONS",
+                                       "UPDATE", "REFER", "NOTIFY", "INFO",   "PRACK"};
 
 template <size_t N>
 bool Contains(const std::array<const char*, N>& set, std::string_view method) {
@@ -59,6 +60,10 @@ UasVerdict CheckRequest(const sip::Message& request) {
     while (require_values.Next(tag)) {
       const std::string trimmed = Trim(tag);
       if (trimmed.empty()) continue;
+      bool supported = false;
+      for (std::string_view extension : kSupportedExtensions)
+        supported |= EqualsIgnoreCase(trimmed, extension);
+      if (supported) continue;
       unsupported += (unsupported.empty() ? "" : ", ") + trimmed;
     }
     if (!unsupported.empty()) return {420, "Bad Extension", "Unsupported: " + unsupported + "\r\n"};
@@ -92,6 +97,9 @@ UasVerdict CheckRequest(const sip::Message& request) {
     const sip::ContentType* type = request.content_type();
     const bool sdp = type != nullptr && EqualsIgnoreCase(type->type, "application") &&
                      EqualsIgnoreCase(type->subtype, "sdp");
+    const bool sipfrag = type != nullptr && method == "NOTIFY" && EqualsIgnoreCase(type->type, "message") &&
+                         EqualsIgnoreCase(type->subtype, "sipfrag");
+    const bool readable = sdp || sipfrag || method == "INFO";
     bool encoded = false;
     sip::HeaderValueIterator encodings(request, sip::HeaderId::kContentEncoding);
     std::string_view coding;
@@ -99,7 +107,7 @@ UasVerdict CheckRequest(const sip::Message& request) {
       const std::string trimmed = Trim(coding);
       if (!trimmed.empty() && !EqualsIgnoreCase(trimmed, "identity")) encoded = true;
     }
-    if (!sdp || encoded) {
+    if (!readable || encoded) {
       return {415, "Unsupported Media Type", "Accept: application/sdp\r\nAccept-Encoding: identity\r\n"};
     }
   }

@@ -53,6 +53,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"TelUriAccepted", Request("INVITE", "tel:+15551234567"), 0, ""},
         Case{"RequireUnknown", Request("INVITE", "sip:1@example.com", "Require: nothingweknow, foo\r\n"), 420,
              "Unsupported: nothingweknow, foo"},
+        Case{"RequireReplacesSupported", Request("INVITE", "sip:1@example.com", "Require: replaces\r\n"), 0,
+             ""},
+        Case{"Require100relSupported", Request("INVITE", "sip:1@example.com", "Require: 100rel\r\n"), 0, ""},
+        Case{"RequireTimerSupported", Request("INVITE", "sip:1@example.com", "Require: timer\r\n"), 0, ""},
+        Case{"ReferServed", Request("REFER", "sip:1@example.com"), 0, ""},
+        Case{"NotifySipfrag",
+             Request("NOTIFY", "sip:1@example.com", "Content-Type: message/sipfrag;version=2.0\r\n",
+                     "SIP/2.0 200 OK\r\n"),
+             0, ""},
+        Case{
+            "InviteSipfragRefused",
+            Request("INVITE", "sip:1@example.com", "Content-Type: message/sipfrag\r\n", "SIP/2.0 200 OK\r\n"),
+            415, "Accept: application/sdp"},
         Case{"MaxForwardsZero", WithMaxForwardsZero(Request("INVITE", "sip:1@example.com")), 483, ""},
         Case{"OptionsWithMaxForwardsZero", WithMaxForwardsZero(Request("OPTIONS", "sip:gw@example.com")), 0,
              ""},
@@ -76,7 +89,9 @@ TEST(UasAnswer, OptionsIs200WithAllowInviteIs480) {
   ASSERT_TRUE(sip::Parse(text, sip::Transport::kDatagram, options).ok());
   UasVerdict verdict = AnswerRequest(options);
   EXPECT_EQ(verdict.status, 200);
-  EXPECT_NE(verdict.extra_headers.find("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS"), std::string::npos);
+  EXPECT_NE(verdict.extra_headers.find(
+                "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REFER, NOTIFY, INFO, PRACK"),
+            std::string::npos);
   sip::Message invite;
   std::string invite_text = Request("INVITE", "sip:1@example.com");
   ASSERT_TRUE(sip::Parse(invite_text, sip::Transport::kDatagram, invite).ok());

@@ -139,4 +139,23 @@ Result<ResponseRoute> RouteResponse(std::string_view top_via, uint64_t request_c
   return route;
 }
 
+void StampTopVia(std::string& response, const SocketAddress& source) {
+  for (std::string_view name : {"\r\nVia:", "\r\nv:"}) {
+    size_t at = response.find(name);
+    if (at == std::string::npos) continue;
+    size_t begin = at + name.size();
+    while (begin < response.size() && (response[begin] == ' ' || response[begin] == '\t')) ++begin;
+    size_t end = response.find("\r\n", begin);
+    // A folded value continues on lines that start with whitespace (RFC 3261 7.3.1).
+    while (end != std::string::npos && end + 2 < response.size() &&
+           (response[end + 2] == ' ' || response[end + 2] == '\t')) {
+      end = response.find("\r\n", end + 2);
+    }
+    if (end == std::string::npos) return;
+    auto stamped = StampVia(std::string_view(response).substr(begin, end - begin), source);
+    if (stamped) response.replace(begin, end - begin, *stamped);
+    return;
+  }
+}
+
 }  // namespace linegate::signaling::transport

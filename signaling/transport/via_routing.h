@@ -36,6 +36,11 @@ Result<ViaStamp> ComputeViaStamp(std::string_view top_via, const SocketAddress& 
 // "rport=<port>". Other elements and parameters are left as they were.
 Result<std::string> StampVia(std::string_view top_via, const SocketAddress& source);
 
+// RFC 3261 18.2.1 and RFC 3581 4: StampVia applied to the first Via line of a complete
+// response (the request's top Via, folds included), so a client behind NAT learns its
+// public address. A response without a Via is left as it is.
+void StampTopVia(std::string& response, const SocketAddress& source);
+
 // Where a response goes.
 struct ResponseRoute {
   Protocol protocol = Protocol::kUdp;

@@ -167,5 +167,22 @@ TEST(ViaRoutingTest, StampThenRouteReachesTheSource) {
   EXPECT_EQ(*route->address, source);
 }
 
+TEST(ViaRoutingTest, StampTopViaOfAResponseTouchesOnlyTheFirstVia) {
+  std::string response =
+      "SIP/2.0 200 OK\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.7:5060;rport;branch=z9hG4bK1\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.8:5060;branch=z9hG4bK2\r\n"
+      "Content-Length: 0\r\n\r\n";
+  StampTopVia(response, Addr("203.0.113.5", 61000));
+  EXPECT_EQ(response,
+            "SIP/2.0 200 OK\r\n"
+            "Via: SIP/2.0/UDP 10.0.0.7:5060;rport=61000;branch=z9hG4bK1;received=203.0.113.5\r\n"
+            "Via: SIP/2.0/UDP 10.0.0.8:5060;branch=z9hG4bK2\r\n"
+            "Content-Length: 0\r\n\r\n");
+  std::string without_via = "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n";
+  StampTopVia(without_via, Addr("203.0.113.5", 61000));
+  EXPECT_EQ(without_via, "SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+}
+
 }  // namespace
 }  // namespace linegate::signaling::transport
