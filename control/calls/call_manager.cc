@@ -685,10 +685,11 @@ void CallManager::EndCall(Call& call, uint32_t sip_status, const std::string& re
   end.set_status(sip_status);
   end.set_reason(reason);
   signaling_.EndCall(end);
-  FinishCall(call.ref, released_by, static_cast<int>(sip_status));
+  FinishCall(call.ref, released_by, static_cast<int>(sip_status), reason);
 }
 
-void CallManager::FinishCall(const std::string& call_ref, const std::string& released_by, int ip_code) {
+void CallManager::FinishCall(const std::string& call_ref, const std::string& released_by, int ip_code,
+                             const std::string& reason) {
   auto it = calls_.find(call_ref);
   if (it == calls_.end()) return;
   std::unique_ptr<Call> call = std::move(it->second);
@@ -728,6 +729,7 @@ void CallManager::FinishCall(const std::string& call_ref, const std::string& rel
                               {"calling", call->calling},
                               {"called", call->called},
                               {"cause", ip_code},
+                              {"reason", reason},
                               {"by", released_by}});
   if (call->session == Call::Session::kNone) {
     if (cdr_ != nullptr) cdr_->Write(record);
@@ -753,6 +755,12 @@ void CallManager::FinishCall(const std::string& call_ref, const std::string& rel
         }
         if (cdr_ != nullptr) cdr_->Write(record);
       });
+}
+
+void CallManager::FinishReleased(const std::string& call_ref, const Input& in) {
+  const signaling::v1::CallReleased& released = in.call_event->released();
+  FinishCall(call_ref, released.by_remote() ? "ip" : "gateway", static_cast<int>(released.status()),
+             released.reason());
 }
 
 // ------------------------------------------------------------------ dialling (FXS outgoing)
@@ -978,7 +986,7 @@ void CallManager::ReleasedActive(Line& line, const Input& in) {
   const auto& released = in.call_event->released();
   if (&call != ActiveCall(line)) {
     // The call placed for a REFER failed: the transferred call goes on.
-    FinishCall(call.ref, "ip", static_cast<int>(released.status()));
+    FinishReleased(call.ref, in);
     return;
   }
   if (!call.connected && call.outgoing && call.attempt && released.by_remote()) {
@@ -1003,7 +1011,7 @@ void CallManager::ReleasedActive(Line& line, const Input& in) {
     }
   }
   const uint32_t status = released.status();
-  FinishCall(call.ref, released.by_remote() ? "ip" : "gateway", static_cast<int>(status));
+  FinishReleased(call.ref, in);
   ReleaseToTone(line, status);
 }
 
@@ -1216,7 +1224,8 @@ void CallManager::OffHookRinging(Line& line, const Input&) {
     line.calls[0] = call->ref;
   }
   line.active_leg = call->leg;
-  PushSession(*call);
+  // A single line got its session with the 180; a ring-all call gets it now.
+  if (call->session == Call::Session::kNone) PushSession(*call);
   signaling::v1::AnswerCallRequest answer;
   answer.set_call_ref(call->ref);
   answer.set_status(200);
@@ -1236,8 +1245,7 @@ void CallManager::ReleasedRinging(Line& line, const Input& in) {
   offered.erase(std::remove(offered.begin(), offered.end(), line.info.line), offered.end());
   GoIdle(line);
   if (offered.empty()) {
-    const uint32_t status = in.call_event->released().status();
-    FinishCall(ref, "ip", static_cast<int>(status));
+    FinishReleased(ref, in);
   }
 }
 
@@ -1272,7 +1280,7 @@ void CallManager::TimerFxoDialing(Line& line, const Input&) {
 }
 
 void CallManager::ReleasedFxoDialing(Line& line, const Input& in) {
-  FinishCall(in.call->ref, "ip", static_cast<int>(in.call_event->released().status()));
+  FinishReleased(in.call->ref, in);
   GoIdle(line);
 }
 
@@ -1314,7 +1322,7 @@ void CallManager::OnHookHeld(Line& line, const Input&) {
 }
 
 void CallManager::ReleasedHeld(Line& line, const Input& in) {
-  FinishCall(in.call->ref, "ip", static_cast<int>(in.call_event->released().status()));
+  FinishReleased(in.call->ref, in);
   // The user, at dial tone, may still dial a new call.
   if (line.collector && line.collector->state() == CollectState::kCollecting) {
     line.state = S::kCollecting;
@@ -1364,7 +1372,7 @@ void CallManager::OnHookConsultCalling(Line& line, const Input&) {
     log::Info("blind transfer", {{"call_ref", held->ref}, {"target", consult->called}});
     EndCall(*consult, 0, "transfer", "tel");
     // The REFER's dialog ends when its NOTIFY says the transfer is over (OnCallEvent).
-    FinishCall(held->ref, "tel", 0);
+    FinishCall(held->ref, "tel", 0, "transferred");
   } else if (consult != nullptr) {
     EndCall(*consult, 0, "on-hook", "tel");
   } else if (held != nullptr) {
@@ -1405,8 +1413,8 @@ void CallManager::OnHookTwoCalls(Line& line, const Input&) {
     transfer.set_replaces_call_ref(active->ref);
     signaling_.TransferCall(transfer);
     log::Info("attended transfer", {{"call_ref", held->ref}, {"replaces", active->ref}});
-    FinishCall(active->ref, "tel", 0);
-    FinishCall(held->ref, "tel", 0);
+    FinishCall(active->ref, "tel", 0, "transferred");
+    FinishCall(held->ref, "tel", 0, "transferred");
     return GoIdle(line);
   }
   if (line.state == S::kConference) {
@@ -1427,7 +1435,7 @@ void CallManager::ReleasedTwoCalls(Line& line, const Input& in) {
   Call& gone = *in.call;
   const bool was_active = &gone == ActiveCall(line);
   const uint32_t status = in.call_event->released().status();
-  FinishCall(gone.ref, "ip", static_cast<int>(status));
+  FinishReleased(gone.ref, in);
   Call* remaining = ActiveCall(line);
   if (remaining == nullptr) remaining = OtherCall(line);
   if (remaining == nullptr) return ReleaseToTone(line, status);
@@ -1477,9 +1485,8 @@ void CallManager::FlashCallWaiting(Line& line, const Input&) {
 
 void CallManager::ReleasedCallWaiting(Line& line, const Input& in) {
   Call& gone = *in.call;
-  const uint32_t status = in.call_event->released().status();
   const bool waiting_gone = !gone.connected;
-  FinishCall(gone.ref, "ip", static_cast<int>(status));
+  FinishReleased(gone.ref, in);
   if (line.state == S::kReleasing) return;  // the phone will hang up anyway
   if (waiting_gone) {
     Tone(line, ToneKind::TONE_KIND_UNSPECIFIED);
@@ -1525,7 +1532,7 @@ void CallManager::OffHookRecall(Line& line, const Input&) {
 }
 
 void CallManager::ReleasedRecall(Line& line, const Input& in) {
-  FinishCall(in.call->ref, "ip", static_cast<int>(in.call_event->released().status()));
+  FinishReleased(in.call->ref, in);
   GoIdle(line);
 }
 

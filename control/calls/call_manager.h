@@ -198,7 +198,10 @@ class CallManager {
   // Ends a call in signaling (when it still exists there), deletes its session and
   // writes its CDR. The call is erased; `line` slots are cleared.
   void EndCall(Call& call, uint32_t sip_status, const std::string& reason, const std::string& released_by);
-  void FinishCall(const std::string& call_ref, const std::string& released_by, int ip_code);
+  void FinishCall(const std::string& call_ref, const std::string& released_by, int ip_code,
+                  const std::string& reason = "");
+  // FinishCall for a CallReleased event (or its stand-in from Hangup).
+  void FinishReleased(const std::string& call_ref, const Input& in);
   // The far end is gone on an FXS line still off-hook: tone and open-loop disconnect.
   void ReleaseToTone(Line& line, uint32_t sip_status);
   void GoIdle(Line& line);

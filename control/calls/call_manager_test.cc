@@ -419,7 +419,7 @@ TEST_F(CallManagerTest, IpToTelHappyPath) {
                                   "ring 1 cid=5550001/Bob"));
   EXPECT_EQ(manager_->line_state(1), LineState::kRinging);
   Line(1, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
-  EXPECT_THAT(Take(), ElementsAre("modify 1/0 remote=198.51.100.7:40000", "answer s-1 200 media=" + port));
+  EXPECT_THAT(Take(), ElementsAre("answer s-1 200 media=" + port));
   EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
   Line(1, tdm::v1::LINE_EVENT_TYPE_ON_HOOK);
   EXPECT_THAT(Take(), ElementsAre("end s-1 0", "delete 1/0"));
