@@ -685,6 +685,8 @@ TEST_F(CallManagerTest, OperatorMakeCallListAndHangup) {
   Take();
   ASSERT_TRUE(manager_->Hangup("", 1).ok());
   EXPECT_THAT(Take(), ElementsAre("end c-1 0", "delete 1/0", "tone 1 CONGESTION", "disconnect 1 800"));
+  ASSERT_EQ(cdr_.records.size(), 1u);
+  EXPECT_EQ(cdr_.records[0].released_by, "gateway");
   EXPECT_FALSE(manager_->MakeCall(5, "1").ok());  // FXO
   EXPECT_FALSE(manager_->Hangup("c-9", 0).ok());
 }
