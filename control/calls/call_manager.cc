@@ -235,8 +235,8 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       {S::kCalling, E::kDisconnect, &CallManager::DisconnectFxo},
       {S::kRingback, E::kDisconnect, &CallManager::DisconnectFxo},
       {S::kConnected, E::kDisconnect, &CallManager::DisconnectFxo},
-      {S::kConnected, E::kAnswered, &CallManager::AnsweredOutgoing},  // a REFER's new call
-      {S::kConnected, E::kProgress, &CallManager::Ignore},            // a REFER's new call
+      {S::kConnected, E::kAnswered, &CallManager::AnsweredOutgoing},    // a REFER's new call
+      {S::kConnected, E::kProgress, &CallManager::ProgressBackground},  // a REFER's new call
       {S::kConnected, E::kMediaChanged, &CallManager::MediaChanged},
       {S::kRingback, E::kMediaChanged, &CallManager::MediaChanged},
       {S::kCalling, E::kMediaChanged, &CallManager::MediaChanged},
@@ -679,11 +679,12 @@ void CallManager::Hold(Call& call, bool hold) {
 }
 
 void CallManager::EndCall(Call& call, uint32_t sip_status, const std::string& reason,
-                          const std::string& released_by) {
+                          const std::string& released_by, const std::string& contact) {
   signaling::v1::EndCallRequest end;
   end.set_call_ref(call.ref);
   end.set_status(sip_status);
   end.set_reason(reason);
+  end.set_contact(contact);
   signaling_.EndCall(end);
   FinishCall(call.ref, released_by, static_cast<int>(sip_status), reason);
 }
@@ -962,10 +963,25 @@ void CallManager::AnsweredOutgoing(Line& line, const Input& in) {
   call.connected = true;
   call.connect_ms = WallNow();
   call.connected_at = clock_.Now();
-  if (in.call_event->answered().has_media()) SetSessionMedia(call, in.call_event->answered().media());
+  if (in.call_event->answered().has_media()) {
+    SetSessionMedia(call, in.call_event->answered().media());
+  } else if (call.session == Call::Session::kNone) {
+    PushSession(call);  // the SDP came with a 183 while the call was not the line's active one
+  }
   line.deadline.reset();
   line.state = S::kConnected;
   log::Info("call connected", {{"call_ref", call.ref}, {"line", line.info.line}});
+}
+
+void CallManager::ProgressBackground(Line&, const Input& in) {
+  // A call that is not the line's active one (placed for a REFER) rings: noted; its
+  // early media waits until it becomes the active call.
+  Call& call = *in.call;
+  if (!call.alerted) {
+    call.alerted = true;
+    call.alert_ms = WallNow();
+  }
+  if (in.call_event->progress().has_media()) call.negotiated = in.call_event->progress().media();
 }
 
 void CallManager::TimerOutgoing(Line& line, const Input&) {
@@ -987,6 +1003,17 @@ void CallManager::ReleasedActive(Line& line, const Input& in) {
   if (&call != ActiveCall(line)) {
     // The call placed for a REFER failed: the transferred call goes on.
     FinishReleased(call.ref, in);
+    return;
+  }
+  if (Call* transfer = OtherCall(line); transfer != nullptr && transfer->transferred_from == call.ref) {
+    // The transferor hung up before the call it referred us to answered (allowed after
+    // its 202): that call goes on, as an outgoing call of the line.
+    FinishReleased(call.ref, in);
+    line.active_leg = transfer->leg;
+    line.state = transfer->alerted ? S::kRingback : S::kCalling;
+    if (transfer->alerted && !transfer->negotiated) Tone(line, ToneKind::TONE_KIND_RINGBACK);
+    if (transfer->negotiated) PushSession(*transfer);  // its early media
+    SetDeadline(line, std::chrono::seconds(config_.calls().outgoing_setup_timeout_s()));
     return;
   }
   if (!call.connected && call.outgoing && call.attempt && released.by_remote()) {
@@ -1089,6 +1116,7 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     signaling_.EndCall(end);
   };
   if (AtCallLimit()) return refuse(503, "calls.max_calls reached");
+  if (!incoming.replaces_call_ref().empty() && TakeOver(event)) return;
   const callcontrol::ManipulationResult numbers = manipulation_->Apply(
       callcontrol::CallDirection::kIpToTel, incoming.called_number(), incoming.calling_number());
   callcontrol::IpToTelResult route =
@@ -1112,6 +1140,28 @@ void CallManager::HandleIncoming(const CallEvent& event) {
       busy_line = it->second;
     }
   }
+  // Call forwarding (MediaPack's call forward table): a 302 with the target as Contact.
+  auto forward = [&](const std::string& target, const char* why) {
+    log::Info("incoming call forwarded", {{"call_ref", event.call_ref()},
+                                          {"called", numbers.destination},
+                                          {"calling", numbers.source},
+                                          {"to", target},
+                                          {"why", why}});
+    signaling::v1::EndCallRequest end;
+    end.set_call_ref(event.call_ref());
+    end.set_status(302);
+    end.set_reason("Moved Temporarily");
+    end.set_contact(target);
+    signaling_.EndCall(end);
+  };
+  const uint32_t single_line =
+      route.kind == callcontrol::IpToTelResult::Kind::kLines && route.lines.size() == 1
+          ? static_cast<uint32_t>(route.lines[0])
+          : busy_line;
+  if (const config::v1::Endpoint* endpoint = EndpointOf(single_line);
+      endpoint != nullptr && !endpoint->forward_unconditional().empty()) {
+    return forward(endpoint->forward_unconditional(), "unconditional");
+  }
   auto call = std::make_unique<Call>();
   call->ref = event.call_ref();
   call->generation = next_generation_++;
@@ -1128,6 +1178,9 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     const config::v1::Endpoint* endpoint = EndpointOf(busy_line);
     const bool waiting = line != nullptr && !line->info.fxo && line->state == S::kConnected &&
                          OtherCall(*line) == nullptr && endpoint != nullptr && endpoint->call_waiting();
+    if (!waiting && endpoint != nullptr && !endpoint->forward_busy().empty()) {
+      return forward(endpoint->forward_busy(), "busy");
+    }
     if (!waiting)
       return refuse(static_cast<uint32_t>(route.sip_code), route.sip_code == 486 ? "Busy Here" : "Busy");
     // Call waiting: the second call waits on the line's other leg.
@@ -1204,6 +1257,51 @@ void CallManager::HandleIncoming(const CallEvent& event) {
   }
 }
 
+bool CallManager::TakeOver(const CallEvent& event) {
+  // RFC 3891: an attended transfer by the far end hands our call to a new caller,
+  // whose INVITE replaces it. The new call takes the old one's line and leg, answered
+  // at once; the old dialog ends with BYE.
+  const signaling::v1::IncomingCall& incoming = event.incoming();
+  Call* old = FindCall(incoming.replaces_call_ref());
+  if (old == nullptr || old->line == 0 || !old->connected) return false;
+  Line* line = FindLine(old->line);
+  if (line == nullptr || ActiveCall(*line) != old || line->state != S::kConnected) return false;
+  auto call = std::make_unique<Call>();
+  Call& replacing = *call;
+  replacing.ref = event.call_ref();
+  replacing.generation = next_generation_++;
+  replacing.calling = incoming.calling_number();
+  replacing.calling_name = incoming.calling_name();
+  replacing.called = incoming.called_number();
+  replacing.source_ip = incoming.source_ip();
+  replacing.sip_call_id = incoming.sip_call_id();
+  replacing.setup_ms = WallNow();
+  replacing.line = old->line;
+  replacing.leg = old->leg;
+  replacing.offered_lines = {old->line};
+  if (incoming.has_media()) replacing.negotiated = incoming.media();
+  log::Info("call setup", {{"call_ref", replacing.ref},
+                           {"line", replacing.line},
+                           {"direction", "ip-to-tel"},
+                           {"calling", replacing.calling},
+                           {"called", replacing.called},
+                           {"replaces", old->ref}});
+  EndCall(*old, 0, "replaced", "ip");
+  calls_[replacing.ref] = std::move(call);
+  line->calls[replacing.leg] = replacing.ref;
+  line->active_leg = replacing.leg;
+  PushSession(replacing);
+  signaling::v1::AnswerCallRequest answer;
+  answer.set_call_ref(replacing.ref);
+  answer.set_status(200);
+  *answer.mutable_media() = LocalMediaOf(replacing, media::v1::DIRECTION_UNSPECIFIED);
+  signaling_.AnswerCall(answer);
+  replacing.connected = true;
+  replacing.connect_ms = WallNow();
+  replacing.connected_at = clock_.Now();
+  return true;
+}
+
 void CallManager::OffHookRinging(Line& line, const Input&) {
   Call* call = FindCall(line.ringing_ref);
   if (call == nullptr) {
@@ -1253,12 +1351,14 @@ void CallManager::TimerRinging(Line& line, const Input&) {
   Call* call = FindCall(line.ringing_ref);
   if (call == nullptr) return GoIdle(line);
   const config::v1::Endpoint* endpoint = EndpointOf(line.info.line);
-  if (endpoint != nullptr && !endpoint->forward_no_answer().empty()) {
-    log::Warn("forward_no_answer is configured but not supported: refusing with 480",
-              {{"call_ref", call->ref}, {"line", line.info.line}});
-  }
   const std::vector<uint32_t> offered = call->offered_lines;
-  EndCall(*call, 480, "Temporarily Unavailable", "gateway");
+  if (offered.size() == 1 && endpoint != nullptr && !endpoint->forward_no_answer().empty()) {
+    log::Info("incoming call forwarded",
+              {{"call_ref", call->ref}, {"to", endpoint->forward_no_answer()}, {"why", "no answer"}});
+    EndCall(*call, 302, "Moved Temporarily", "gateway", endpoint->forward_no_answer());
+  } else {
+    EndCall(*call, 480, "Temporarily Unavailable", "gateway");
+  }
   for (uint32_t number : offered) {
     if (Line* ringing = FindLine(number)) GoIdle(*ringing);
   }

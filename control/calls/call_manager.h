@@ -144,6 +144,7 @@ class CallManager {
   void TimerDialling(Line& line, const Input& in);
   void ProgressOutgoing(Line& line, const Input& in);
   void AnsweredOutgoing(Line& line, const Input& in);
+  void ProgressBackground(Line& line, const Input& in);
   void ReleasedActive(Line& line, const Input& in);
   void OnHookActive(Line& line, const Input& in);
   void TimerOutgoing(Line& line, const Input& in);
@@ -190,6 +191,8 @@ class CallManager {
                      LineState calling_state, const std::string& transferred_from = "");
   void SendInvite(Call& call);
   void HandleIncoming(const signaling::v1::CallEvent& event);
+  // An incoming call with Replaces for a connected call of ours; false: route it normally.
+  bool TakeOver(const signaling::v1::CallEvent& event);
   void OfferToLine(Line& line, Call& call, bool ring);
   void SetSessionMedia(Call& call, const media::v1::SessionParams& negotiated);
   void PushSession(Call& call);
@@ -197,7 +200,8 @@ class CallManager {
   void Hold(Call& call, bool hold);
   // Ends a call in signaling (when it still exists there), deletes its session and
   // writes its CDR. The call is erased; `line` slots are cleared.
-  void EndCall(Call& call, uint32_t sip_status, const std::string& reason, const std::string& released_by);
+  void EndCall(Call& call, uint32_t sip_status, const std::string& reason, const std::string& released_by,
+               const std::string& contact = "");
   void FinishCall(const std::string& call_ref, const std::string& released_by, int ip_code,
                   const std::string& reason = "");
   // FinishCall for a CallReleased event (or its stand-in from Hangup).

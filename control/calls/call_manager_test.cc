@@ -82,7 +82,8 @@ class FakeSignaling : public SignalingPort {
                    (r.has_media() ? " media=" + std::to_string(r.media().port()) : ""));
   }
   void EndCall(const signaling::v1::EndCallRequest& r) override {
-    log_.push_back("end " + r.call_ref() + " " + std::to_string(r.status()));
+    log_.push_back("end " + r.call_ref() + " " + std::to_string(r.status()) +
+                   (r.contact().empty() ? "" : " contact=" + r.contact()));
   }
   void UpdateMedia(const signaling::v1::UpdateMediaRequest& r) override {
     log_.push_back("update " + r.call_ref() + " " + media::v1::Direction_Name(r.media().direction()));
@@ -585,6 +586,56 @@ TEST_F(CallManagerTest, FarEndReferPlacesANewCallThatReplacesTheOldOne) {
   Take();
   Answered("c-2");
   EXPECT_THAT(Take(), ElementsAre("end c-1 0", "delete 1/0", "create 1/1 remote=198.51.100.7:30000"));
+  EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
+}
+
+TEST_F(CallManagerTest, ForwardingAnswers302WithTheTargetAsContact) {
+  Start(kConfig, [](config::v1::Config& c) {
+    c.mutable_signaling()->mutable_endpoints(0)->set_forward_unconditional("7001");  // line 1
+    c.mutable_signaling()->mutable_endpoints(1)->set_forward_busy("7002");           // line 2
+    c.mutable_signaling()->mutable_endpoints(1)->set_forward_no_answer("7003");
+  });
+  Incoming("s-1", "201");
+  EXPECT_THAT(Take(), ElementsAre("end s-1 302 contact=7001"));
+  Incoming("s-2", "202");
+  Take();
+  Advance(std::chrono::seconds(31));
+  EXPECT_THAT(Take(), ElementsAre("end s-2 302 contact=7003", "delete 2/0", "stop_ring 2"));
+  Line(2, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);  // dialling: busy
+  Take();
+  Incoming("s-3", "202");
+  EXPECT_THAT(Take(), ElementsAre("end s-3 302 contact=7002"));
+}
+
+TEST_F(CallManagerTest, IncomingCallWithReplacesTakesOverTheLine) {
+  ConnectOutgoing();
+  signaling::v1::CallEvent e;
+  e.set_call_ref("s-1");
+  e.mutable_incoming()->set_called_number("201");
+  e.mutable_incoming()->set_calling_number("5550003");
+  e.mutable_incoming()->set_replaces_call_ref("c-1");
+  *e.mutable_incoming()->mutable_media() = Remote("198.51.100.8", 40002);
+  manager_->OnCallEvent(e);
+  EXPECT_THAT(Take(), ElementsAre("end c-1 0", "delete 1/0", "create 1/0 remote=198.51.100.8:40002",
+                                  "answer s-1 200 media=" + std::to_string(Port(1, 0))));
+  EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
+  Line(1, tdm::v1::LINE_EVENT_TYPE_ON_HOOK);
+  EXPECT_THAT(Take(), ElementsAre("end s-1 0", "delete 1/0"));
+}
+
+TEST_F(CallManagerTest, ReferTransferorHangingUpFirstLeavesTheNewCallRinging) {
+  ConnectOutgoing();
+  signaling::v1::CallEvent refer;
+  refer.set_call_ref("c-1");
+  refer.mutable_transfer_requested()->set_target_number("9777");
+  manager_->OnCallEvent(refer);
+  Progress("c-2", 180);
+  Take();
+  Released("c-1", 0);
+  EXPECT_THAT(Take(), ElementsAre("delete 1/0", "tone 1 RINGBACK"));
+  EXPECT_EQ(manager_->line_state(1), LineState::kRingback);
+  Answered("c-2");
+  EXPECT_THAT(Take(), ElementsAre("tone 1 stop", "create 1/1 remote=198.51.100.7:30000"));
   EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
 }
 
