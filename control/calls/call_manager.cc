@@ -126,6 +126,9 @@ struct CallManager::Call {
   bool held = false;
   bool conference = false;
   bool from_consultation = false;  // a call the line's user dialled with another held
+  // A second call that must not be heard yet (a waiting call, a REFER's new call while
+  // the old one talks): its session waits until it becomes the line's active call.
+  bool media_deferred = false;
   int64_t setup_ms = 0, alert_ms = 0, connect_ms = 0;
   TimePoint connected_at{};
 };
@@ -627,7 +630,7 @@ void CallManager::SetSessionMedia(Call& call, const media::v1::SessionParams& ne
 }
 
 void CallManager::PushSession(Call& call) {
-  if (!call.negotiated || call.line == 0) return;
+  if (!call.negotiated || call.line == 0 || call.media_deferred) return;
   media::v1::SessionParams params = *call.negotiated;
   params.set_line(call.line);
   params.set_leg(call.leg);
@@ -835,11 +838,9 @@ void CallManager::Dialled(Line& line, const callcontrol::CollectResult& result) 
   }
   if (consultation) {
     const uint32_t leg = line.calls[0].empty() ? 0 : 1;
-    const std::string ref = NextCallRef();
-    if (!PlaceOutgoing(line, leg, done.number, ref, S::kConsultCalling)) {
-      return Tone(line, ToneKind::TONE_KIND_CONGESTION);
+    if (!PlaceOutgoing(line, leg, done.number, NextCallRef(), S::kConsultCalling)) {
+      Tone(line, ToneKind::TONE_KIND_CONGESTION);
     }
-    if (Call* consult = FindCall(ref)) consult->from_consultation = true;
     return;
   }
   if (!PlaceOutgoing(line, 0, done.number, NextCallRef(), S::kCalling)) ReleaseToTone(line, 503);
@@ -892,7 +893,13 @@ bool CallManager::PlaceOutgoing(Line& line, uint32_t leg, const std::string& num
   Call& placed = *call;
   calls_[call_ref] = std::move(call);
   line.calls[leg] = call_ref;
-  line.active_leg = leg;
+  if (calling_state == S::kConnected) {
+    // A REFER's new call, placed while the line talks on its other leg.
+    placed.media_deferred = true;
+  } else {
+    line.active_leg = leg;
+  }
+  placed.from_consultation = calling_state == S::kConsultCalling;
   // Before the INVITE: its failure may be reported at once.
   line.state = calling_state;
   SetDeadline(line, std::chrono::seconds(config_.calls().outgoing_setup_timeout_s()));
@@ -958,6 +965,7 @@ void CallManager::AnsweredOutgoing(Line& line, const Input& in) {
     if (old == nullptr || &call == old) return;
     EndCall(*old, 0, "transferred", "ip");
     line.active_leg = call.leg;
+    call.media_deferred = false;
   }
   Tone(line, ToneKind::TONE_KIND_UNSPECIFIED);
   call.connected = true;
@@ -1010,6 +1018,7 @@ void CallManager::ReleasedActive(Line& line, const Input& in) {
     // its 202): that call goes on, as an outgoing call of the line.
     FinishReleased(call.ref, in);
     line.active_leg = transfer->leg;
+    transfer->media_deferred = false;
     line.state = transfer->alerted ? S::kRingback : S::kCalling;
     if (transfer->alerted && !transfer->negotiated) Tone(line, ToneKind::TONE_KIND_RINGBACK);
     if (transfer->negotiated) PushSession(*transfer);  // its early media
@@ -1042,8 +1051,12 @@ void CallManager::ReleasedActive(Line& line, const Input& in) {
   ReleaseToTone(line, status);
 }
 
-void CallManager::OnHookActive(Line& line, const Input& in) {
-  if (in.call != nullptr) EndCall(*in.call, 0, "on-hook", "tel");
+void CallManager::OnHookActive(Line& line, const Input&) {
+  // Every call of the line ends (a REFER's new call being set up included).
+  const std::string refs[2] = {line.calls[0], line.calls[1]};  // EndCall clears the slots
+  for (const std::string& ref : refs) {
+    if (Call* call = FindCall(ref)) EndCall(*call, 0, "on-hook", "tel");
+  }
   GoIdle(line);
 }
 
@@ -1071,6 +1084,8 @@ void CallManager::OnHookReleasing(Line& line, const Input&) {
     Call* call = FindCall(line.calls[leg]);
     if (call == nullptr) continue;
     line.active_leg = leg;
+    call->media_deferred = false;  // the phone is on-hook now
+    PushSession(*call);
     Ring(line, *call);
     SetDeadline(line, std::chrono::seconds(config_.calls().no_answer_timeout_s()));
     if (call->connected) {
@@ -1187,6 +1202,7 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     Call& placed = *call;
     placed.line = busy_line;
     placed.leg = 1 - line->active_leg;
+    placed.media_deferred = true;
     calls_[placed.ref] = std::move(call);
     line->calls[placed.leg] = placed.ref;
     signaling::v1::AnswerCallRequest ringing;
@@ -1568,6 +1584,7 @@ void CallManager::FlashCallWaiting(Line& line, const Input&) {
   Tone(line, ToneKind::TONE_KIND_UNSPECIFIED);
   Hold(*active, true);
   line.active_leg = waiting->leg;
+  waiting->media_deferred = false;
   PushSession(*waiting);
   signaling::v1::AnswerCallRequest answer;
   answer.set_call_ref(waiting->ref);
@@ -1598,6 +1615,7 @@ void CallManager::ReleasedCallWaiting(Line& line, const Input& in) {
   // waiting call rings (OnHookReleasing). No open-loop break: the phone would take it
   // for a hang-up of everything.
   if (Call* waiting = OtherCall(line)) line.active_leg = waiting->leg;
+  line.deadline.reset();
   line.tone = ToneKind::TONE_KIND_UNSPECIFIED;
   Tone(line, ToneKind::TONE_KIND_CONGESTION);
   line.state = S::kReleasing;
@@ -1611,6 +1629,8 @@ void CallManager::OnHookCallWaiting(Line& line, const Input&) {
   if (waiting == nullptr) return;
   line.active_leg = waiting->leg;
   line.ringing_ref = waiting->ref;
+  waiting->media_deferred = false;  // the phone is on-hook now
+  PushSession(*waiting);
   Ring(line, *waiting);
   SetDeadline(line, std::chrono::seconds(config_.calls().no_answer_timeout_s()));
   line.state = S::kRinging;
@@ -1650,12 +1670,9 @@ void CallManager::TransferRequested(Line& line, const Input& in) {
   const uint32_t leg = 1 - call.leg;
   if (!line.calls[leg].empty() || !PlaceOutgoing(line, leg, target, NextCallRef(), S::kConnected, call.ref)) {
     log::Warn("transfer not placed", {{"call_ref", call.ref}, {"target", target}});
-    line.active_leg = call.leg;
     return;
   }
-  // PlaceOutgoing made the new call the active one; the talking call stays active
-  // until the new one answers.
-  line.active_leg = call.leg;
+  // The talking call stays the active one until the new one answers.
   line.deadline.reset();
 }
 

@@ -530,6 +530,11 @@ TEST_F(CallManagerTest, CallWaitingSwap) {
   Incoming("s-2", "202", "5550002");
   EXPECT_THAT(Take(), ElementsAre("answer s-2 180", "tone 2 CALL_WAITING", "cid 2 5550002 off_hook"));
   EXPECT_EQ(manager_->line_state(2), LineState::kCallWaiting);
+  signaling::v1::CallEvent changed;  // the waiting caller is not heard before FLASH
+  changed.set_call_ref("s-2");
+  *changed.mutable_media_changed()->mutable_media() = Remote("198.51.100.7", 40000);
+  manager_->OnCallEvent(changed);
+  EXPECT_THAT(Take(), ElementsAre());
   Line(2, tdm::v1::LINE_EVENT_TYPE_FLASH);
   EXPECT_THAT(Take(), ElementsAre("tone 2 stop", "update s-1 DIRECTION_SENDONLY",
                                   "modify 2/0 remote=198.51.100.7:40000 inactive",
@@ -637,6 +642,19 @@ TEST_F(CallManagerTest, ReferTransferorHangingUpFirstLeavesTheNewCallRinging) {
   Answered("c-2");
   EXPECT_THAT(Take(), ElementsAre("tone 1 stop", "create 1/1 remote=198.51.100.7:30000"));
   EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
+}
+
+TEST_F(CallManagerTest, OnHookEndsAReferCallBeingSetUpToo) {
+  ConnectOutgoing();
+  signaling::v1::CallEvent refer;
+  refer.set_call_ref("c-1");
+  refer.mutable_transfer_requested()->set_target_number("9777");
+  manager_->OnCallEvent(refer);
+  Progress("c-2", 183, true);  // its early media is not heard while c-1 talks
+  Take();
+  Line(1, tdm::v1::LINE_EVENT_TYPE_ON_HOOK);
+  EXPECT_THAT(Take(), ElementsAre("end c-1 0", "delete 1/0", "end c-2 0"));
+  EXPECT_EQ(manager_->call_count(), 0u);
 }
 
 TEST_F(CallManagerTest, FxoRingsThenSeizesAndCallsTheFxoDestination) {
