@@ -639,6 +639,12 @@ void CallManager::PushSession(Call& call) {
   params.set_conference(call.conference);
   // Held: the line neither hears the held party nor is heard by it.
   if (call.held) params.set_direction(media::v1::DIRECTION_INACTIVE);
+  // No RTP is due while we receive nothing by agreement (our hold, or the far end's
+  // hold with inactive / sendonly on our side): no timeout then.
+  if (params.direction() == media::v1::DIRECTION_INACTIVE ||
+      params.direction() == media::v1::DIRECTION_SENDONLY) {
+    params.set_rtp_timeout_ms(0);
+  }
   switch (call.session) {
     case Call::Session::kUp:
       line_port_.ModifySession(params);
@@ -996,7 +1002,8 @@ void CallManager::TimerOutgoing(Line& line, const Input&) {
   Call* call = FindCall(line.calls[line.active_leg]);
   if (call == nullptr || call->connected) return;
   log::Info("outgoing call not answered in time", {{"call_ref", call->ref}, {"line", line.info.line}});
-  EndCall(*call, 0, "setup timeout", "gateway");
+  // The status only tells the CDR why: an unanswered outgoing call is CANCELled.
+  EndCall(*call, 408, "setup timeout", "gateway");
   if (line.state == S::kConsultCalling) {
     line.active_leg = 1 - line.active_leg;
     line.state = S::kHeld;

@@ -657,6 +657,27 @@ TEST_F(CallManagerTest, OnHookEndsAReferCallBeingSetUpToo) {
   EXPECT_EQ(manager_->call_count(), 0u);
 }
 
+TEST_F(CallManagerTest, HeldSessionHasNoRtpTimeout) {
+  Start(std::string(kConfig) + "  rtp_timeout_s: 10\n");
+  ConnectOutgoing();
+  EXPECT_EQ(lines_.sessions.back().rtp_timeout_ms(), 10000u);
+  Line(1, tdm::v1::LINE_EVENT_TYPE_FLASH);
+  EXPECT_EQ(lines_.sessions.back().direction(), media::v1::DIRECTION_INACTIVE);
+  EXPECT_EQ(lines_.sessions.back().rtp_timeout_ms(), 0u);
+}
+
+TEST_F(CallManagerTest, UnansweredOutgoingCallIsCancelledAfterTheSetupTimeout) {
+  Start(std::string(kConfig) + "  outgoing_setup_timeout_s: 20\n");
+  Line(1, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  Dial(1, "9123");
+  Progress("c-1", 180);
+  Take();
+  Advance(std::chrono::seconds(21));
+  EXPECT_THAT(Take(), ElementsAre("end c-1 408", "tone 1 CONGESTION", "disconnect 1 800"));
+  ASSERT_EQ(cdr_.records.size(), 1u);
+  EXPECT_EQ(cdr_.records[0].ip_release.sip_code, 408);
+}
+
 TEST_F(CallManagerTest, FxoRingsThenSeizesAndCallsTheFxoDestination) {
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_STOPPED);
