@@ -678,6 +678,51 @@ TEST_F(CallManagerTest, UnansweredOutgoingCallIsCancelledAfterTheSetupTimeout) {
   EXPECT_EQ(cdr_.records[0].ip_release.sip_code, 408);
 }
 
+TEST_F(CallManagerTest, RingAllCancelStopsEveryLine) {
+  Incoming("s-1", "500");
+  Take();
+  Released("s-1", 487);
+  EXPECT_THAT(Take(), ElementsAre("stop_ring 3", "stop_ring 4"));
+  EXPECT_EQ(manager_->line_state(3), LineState::kIdle);
+  EXPECT_EQ(manager_->line_state(4), LineState::kIdle);
+  ASSERT_EQ(cdr_.records.size(), 1u);
+  EXPECT_EQ(cdr_.records[0].ip_release.sip_code, 487);
+}
+
+TEST_F(CallManagerTest, WaitingCallerGivingUpEndsTheToneOnly) {
+  Incoming("s-1", "202");
+  Line(2, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  Incoming("s-2", "202", "5550002");
+  Take();
+  Released("s-2", 487);
+  EXPECT_THAT(Take(), ElementsAre("tone 2 stop"));
+  EXPECT_EQ(manager_->line_state(2), LineState::kConnected);
+}
+
+TEST_F(CallManagerTest, TalkingPartyHangingUpWithACallWaitingRingsTheWaitingCall) {
+  Incoming("s-1", "202");
+  Line(2, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  Incoming("s-2", "202", "5550002");
+  Take();
+  Released("s-1", 0);
+  EXPECT_THAT(Take(), ElementsAre("delete 2/0", "tone 2 CONGESTION"));
+  EXPECT_EQ(manager_->line_state(2), LineState::kReleasing);
+  Line(2, tdm::v1::LINE_EVENT_TYPE_ON_HOOK);
+  EXPECT_THAT(Take(),
+              ElementsAre("tone 2 stop", "create 2/1 remote=198.51.100.7:40000", "ring 2 cid=5550002/Bob"));
+  EXPECT_EQ(manager_->line_state(2), LineState::kRinging);
+  Line(2, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  EXPECT_THAT(Take(), ElementsAre("answer s-2 200 media=" + std::to_string(Port(2, 1))));
+  EXPECT_EQ(manager_->line_state(2), LineState::kConnected);
+}
+
+TEST_F(CallManagerTest, LineAlarmReleasesItsCalls) {
+  ConnectOutgoing();
+  Line(1, tdm::v1::LINE_EVENT_TYPE_ALARM);
+  EXPECT_THAT(Take(), ElementsAre("end c-1 503", "delete 1/0"));
+  EXPECT_EQ(manager_->line_state(1), LineState::kIdle);
+}
+
 TEST_F(CallManagerTest, FxoRingsThenSeizesAndCallsTheFxoDestination) {
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_STOPPED);
