@@ -1091,8 +1091,8 @@ void CallManager::OnHookReleasing(Line& line, const Input&) {
     Call* call = FindCall(line.calls[leg]);
     if (call == nullptr) continue;
     line.active_leg = leg;
-    call->media_deferred = false;  // the phone is on-hook now
-    PushSession(*call);
+    call->media_deferred = false;             // the phone is on-hook now
+    if (call->connected) PushSession(*call);  // a waiting call's session comes with the off-hook
     Ring(line, *call);
     SetDeadline(line, std::chrono::seconds(config_.calls().no_answer_timeout_s()));
     if (call->connected) {
@@ -1247,10 +1247,10 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     placed.line = line.info.line;
     placed.leg = 0;
     line.calls[0] = placed.ref;
-    PushSession(placed);
     if (line.info.fxo) {
       // IP-to-Tel over FXO: seize and let the exchange's dial tone come; the caller
       // then dials the exchange number in-band (two-stage; see control/README.md).
+      PushSession(placed);
       tdm::v1::PortCommandRequest seize;
       seize.set_line(line.info.line);
       seize.set_seize(true);
@@ -1259,18 +1259,15 @@ void CallManager::HandleIncoming(const CallEvent& event) {
       line.state = S::kFxoDialing;
       return;
     }
-    signaling::v1::AnswerCallRequest ringing;
-    ringing.set_call_ref(placed.ref);
-    ringing.set_status(180);
-    *ringing.mutable_media() = LocalMediaOf(placed, media::v1::DIRECTION_UNSPECIFIED);
-    signaling_.AnswerCall(ringing);
-  } else {
-    // Ring-all: the answering line is not known yet, so no media in the 180.
-    signaling::v1::AnswerCallRequest ringing;
-    ringing.set_call_ref(placed.ref);
-    ringing.set_status(180);
-    signaling_.AnswerCall(ringing);
   }
+  // 180 without SDP, the session comes with the answer: SDP in the 180 would make the
+  // caller's phone play the early media (the ringing phone's silent line) instead of
+  // its own ringback, and a session open while nobody talks could time out on RTP.
+  // The offer is answered in the 200.
+  signaling::v1::AnswerCallRequest ringing;
+  ringing.set_call_ref(placed.ref);
+  ringing.set_status(180);
+  signaling_.AnswerCall(ringing);
   for (uint32_t number : placed.offered_lines) {
     Line& line = *FindLine(number);
     line.ringing_ref = placed.ref;
@@ -1345,8 +1342,7 @@ void CallManager::OffHookRinging(Line& line, const Input&) {
     line.calls[0] = call->ref;
   }
   line.active_leg = call->leg;
-  // A single line got its session with the 180; a ring-all call gets it now.
-  if (call->session == Call::Session::kNone) PushSession(*call);
+  if (call->session == Call::Session::kNone) PushSession(*call);  // a recalled waiting call may have one
   signaling::v1::AnswerCallRequest answer;
   answer.set_call_ref(call->ref);
   answer.set_status(200);
@@ -1636,8 +1632,7 @@ void CallManager::OnHookCallWaiting(Line& line, const Input&) {
   if (waiting == nullptr) return;
   line.active_leg = waiting->leg;
   line.ringing_ref = waiting->ref;
-  waiting->media_deferred = false;  // the phone is on-hook now
-  PushSession(*waiting);
+  waiting->media_deferred = false;  // its session comes with the off-hook
   Ring(line, *waiting);
   SetDeadline(line, std::chrono::seconds(config_.calls().no_answer_timeout_s()));
   line.state = S::kRinging;
