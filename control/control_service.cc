@@ -160,6 +160,10 @@ void ControlService::RegisterHandlers() {
   supervisor_.OnStateChange(
       [this](const process::v1::ProcessStatus& status, process::v1::ProcessState previous) {
         media_router_.OnProcessState(status, previous);
+        if (calls_ && status.kind() == process::v1::PROCESS_KIND_SIGNALING &&
+            previous == process::v1::PROCESS_STATE_RUNNING && status.state() != previous) {
+          calls_->OnSignalingLost();
+        }
         process::v1::ProcessStateChanged event;
         *event.mutable_status() = status;
         event.set_previous(previous);

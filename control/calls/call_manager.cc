@@ -547,6 +547,20 @@ void CallManager::Poll() {
   }
 }
 
+void CallManager::OnSignalingLost() {
+  std::vector<std::string> refs;
+  for (const auto& [ref, call] : calls_) refs.push_back(ref);
+  if (!refs.empty()) log::Warn("signaling lost: releasing every call", {{"calls", refs.size()}});
+  for (const std::string& ref : refs) {
+    CallEvent lost;
+    lost.set_call_ref(ref);
+    lost.mutable_released()->set_status(503);
+    lost.mutable_released()->set_reason("signaling lost");
+    lost.mutable_released()->set_by_remote(false);
+    OnCallEvent(lost);
+  }
+}
+
 // ------------------------------------------------------------------ small effects
 
 void CallManager::Tone(Line& line, ToneKind tone) {

@@ -116,6 +116,9 @@ class CallManager {
   // Runs the timers (dialling, no answer, setup, FXO) against the clock; the service
   // calls it every few tens of ms.
   void Poll();
+  // Signaling went away (crashed, restarting): its dialogs are gone, so every call is
+  // released as if the far end had failed with 503 (the lines get the reorder tone).
+  void OnSignalingLost();
 
   // Operators.
   signaling::v1::CallListReply ListCalls() const;

@@ -722,6 +722,17 @@ TEST_F(CallManagerTest, LineAlarmReleasesItsCalls) {
   EXPECT_EQ(manager_->line_state(1), LineState::kIdle);
 }
 
+TEST_F(CallManagerTest, SignalingLostReleasesEveryCall) {
+  ConnectOutgoing();
+  Incoming("s-1", "202");
+  Take();
+  manager_->OnSignalingLost();
+  EXPECT_THAT(Take(), ElementsAre("delete 1/0", "tone 1 CONGESTION", "disconnect 1 800", "stop_ring 2"));
+  EXPECT_EQ(manager_->call_count(), 0u);
+  EXPECT_EQ(manager_->line_state(1), LineState::kReleasing);
+  EXPECT_EQ(manager_->line_state(2), LineState::kIdle);
+}
+
 TEST_F(CallManagerTest, FxoRingsThenSeizesAndCallsTheFxoDestination) {
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_STOPPED);
