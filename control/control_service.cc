@@ -193,6 +193,7 @@ Status ControlService::StartCalls() {
   auto manager = calls::CallManager::Create(options_.config, std::move(deps));
   if (!manager) return Error{manager.error()};
   calls_ = std::move(*manager);
+  media_router_.OnOperatorLine([this](uint32_t line, bool owned) { calls_->OnOperatorLine(line, owned); });
   // Dialling, no-answer, setup and FXO timers have second resolution at most; 50 ms
   // keeps the inter-digit timer honest without waking the reactor often.
   reactor_.AddPeriodic(std::chrono::milliseconds(50), [this] { calls_->Poll(); });

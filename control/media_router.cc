@@ -65,15 +65,38 @@ void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
   dispatcher.OnRequest<tdm::v1::PortCommandRequest>(
       [this](const tdm::v1::PortCommandRequest& request, const bus::v1::Envelope&,
              const bus::Replier& replier) { PortCommand(request, ToReplier(replier)); });
-  dispatcher.OnRequest<media::v1::CreateSessionRequest>(
-      [this](const media::v1::CreateSessionRequest& request, const bus::v1::Envelope&,
-             const bus::Replier& replier) { CreateSession(request, ToReplier(replier)); });
+  // An operator's session makes the line the operator's: call control leaves it alone
+  // (no dial tone at off-hook, no incoming calls) until the operator deletes it.
+  dispatcher.OnRequest<media::v1::CreateSessionRequest>([this](const media::v1::CreateSessionRequest& request,
+                                                               const bus::v1::Envelope&,
+                                                               const bus::Replier& replier) {
+    const uint32_t line = request.params().line();
+    CreateSession(request, [this, replier, line](const bus::v1::Envelope& reply) {
+      if (reply.error().code() == bus::v1::ERROR_CODE_UNSPECIFIED && operator_lines_.insert(line).second &&
+          on_operator_line_) {
+        on_operator_line_(line, true);
+      }
+      ToReplier(replier)(reply);
+    });
+  });
   dispatcher.OnRequest<media::v1::ModifySessionRequest>(
       [this](const media::v1::ModifySessionRequest& request, const bus::v1::Envelope&,
              const bus::Replier& replier) { ModifySession(request, ToReplier(replier)); });
-  dispatcher.OnRequest<media::v1::DeleteSessionRequest>(
-      [this](const media::v1::DeleteSessionRequest& request, const bus::v1::Envelope&,
-             const bus::Replier& replier) { DeleteSession(request, ToReplier(replier)); });
+  dispatcher.OnRequest<media::v1::DeleteSessionRequest>([this](const media::v1::DeleteSessionRequest& request,
+                                                               const bus::v1::Envelope&,
+                                                               const bus::Replier& replier) {
+    std::vector<uint32_t> released;
+    for (uint32_t line : operator_lines_) {
+      if (request.line() == 0 || request.line() == line) released.push_back(line);
+    }
+    DeleteSession(request, ToReplier(replier));
+    for (uint32_t line : released) {
+      // A line whose operator session is gone (or one of its legs: the operator is done
+      // with it) goes back to call control.
+      operator_lines_.erase(line);
+      if (on_operator_line_) on_operator_line_(line, false);
+    }
+  });
   dispatcher.OnRequest<media::v1::ListSessionsRequest>([this](const media::v1::ListSessionsRequest& request,
                                                               const bus::v1::Envelope&,
                                                               const bus::Replier& replier) {

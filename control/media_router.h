@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -32,6 +33,12 @@ class MediaRouter {
   void OnProcessState(const process::v1::ProcessStatus& status, process::v1::ProcessState previous);
 
   size_t session_count() const { return sessions_.size(); }
+
+  // Told when a line gets its first operator session (linegatectl media create) and
+  // when the operator deletes it: such a line is the operator's, not call control's.
+  void OnOperatorLine(std::function<void(uint32_t line, bool owned)> callback) {
+    on_operator_line_ = std::move(callback);
+  }
 
   // Programmatic API: `done` gets the reply envelope (or the synthesized error reply)
   // of the process that handled the request; bus::Unpack decodes it.
@@ -60,6 +67,8 @@ class MediaRouter {
   bus::Reactor& reactor_;
   // Open sessions by line and leg, with the local port media gave them.
   std::map<SessionKey, media::v1::SessionParams> sessions_;
+  std::set<uint32_t> operator_lines_;
+  std::function<void(uint32_t line, bool owned)> on_operator_line_;
 };
 
 }  // namespace linegate::control

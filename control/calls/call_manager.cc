@@ -147,6 +147,7 @@ struct CallManager::Line {
   int rings = 0;
   std::string pending_ref, pending_number;       // MakeCall waiting for the sim phone's off-hook
   std::string caller_id_number, caller_id_name;  // FXO: what the exchange sent
+  bool operator_owned = false;                   // OnOperatorLine
 };
 
 struct CallManager::Input {
@@ -212,6 +213,10 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       // FXS outgoing: dialling.
       {S::kIdle, E::kOffHook, &CallManager::OffHookIdle},
       {S::kIdle, E::kTimer, &CallManager::Ignore},  // a MakeCall whose off-hook never came
+      // A line an operator's session owns (OnOperatorLine) is idle to call control.
+      {S::kIdle, E::kOnHook, &CallManager::Ignore},
+      {S::kIdle, E::kFlash, &CallManager::Ignore},
+      {S::kIdle, E::kDigit, &CallManager::Ignore},
       {S::kDialTone, E::kDigit, &CallManager::DigitDialling},
       {S::kCollecting, E::kDigit, &CallManager::DigitDialling},
       {S::kDialTone, E::kTimer, &CallManager::TimerDialling},
@@ -358,7 +363,8 @@ Status CallManager::Build() {
   tel_to_ip_.emplace(std::move(*tel_to_ip));
   auto ip_to_tel = callcontrol::IpToTelRouter::Create(IpToTelFromConfig(config_.calls()), [this](int number) {
     Line* line = FindLine(static_cast<uint32_t>(number));
-    return line == nullptr || line->state != LineState::kIdle || !line->pending_ref.empty();
+    return line == nullptr || line->state != LineState::kIdle || !line->pending_ref.empty() ||
+           line->operator_owned;
   });
   if (!ip_to_tel) return Error{"calls.ip_to_tel_routes: " + ip_to_tel.error()};
   ip_to_tel_.emplace(std::move(*ip_to_tel));
@@ -544,6 +550,27 @@ void CallManager::Poll() {
     Input in{E::kTimer};
     in.call = ActiveCall(*line);
     Dispatch(*line, in);
+  }
+}
+
+void CallManager::OnOperatorLine(uint32_t number, bool owned) {
+  Line* line = FindLine(number);
+  if (line == nullptr) return;
+  line->operator_owned = owned;
+  log::Info(owned ? "line taken by an operator session" : "line back to call control", {{"line", number}});
+  if (!owned) return;
+  switch (line->state) {
+    case S::kDialTone:
+    case S::kCollecting:
+    case S::kReleasing:
+      GoIdle(*line);  // no call yet (or none any more): the operator's now
+      return;
+    case S::kIdle:
+      return;
+    default:
+      log::Warn("operator session on a line in a call",
+                {{"line", number}, {"state", LineStateName(line->state)}});
+      return;
   }
 }
 
@@ -808,7 +835,7 @@ void CallManager::StartDialling(Line& line, bool dial_tone) {
 }
 
 void CallManager::OffHookIdle(Line& line, const Input&) {
-  if (line.info.fxo) return;
+  if (line.info.fxo || line.operator_owned) return;
   if (!line.pending_ref.empty()) {
     // linegatectl call: the simulated phone went off-hook, the number is known.
     const std::string ref = std::exchange(line.pending_ref, "");
@@ -1167,7 +1194,7 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     if (it == line_of_number_.end()) return refuse(404, "Not Found");
     Line* line = FindLine(it->second);
     if (line == nullptr) return refuse(404, "Not Found");
-    if (line->state == S::kIdle && line->pending_ref.empty()) {
+    if (line->state == S::kIdle && line->pending_ref.empty() && !line->operator_owned) {
       route.kind = callcontrol::IpToTelResult::Kind::kLines;
       route.lines = {static_cast<int>(it->second)};
     } else {
@@ -1695,7 +1722,7 @@ void CallManager::TransferRequested(Line& line, const Input& in) {
 // ------------------------------------------------------------------ FXO
 
 void CallManager::RingFxo(Line& line, const Input&) {
-  if (!line.info.fxo) return;
+  if (!line.info.fxo || line.operator_owned) return;
   line.state = S::kFxoRinging;
   ++line.rings;
   SetDeadline(line, kFxoRingGap);
@@ -1756,7 +1783,7 @@ Result<std::string> CallManager::MakeCall(uint32_t number, const std::string& di
   if (!line->info.sim) {
     return Error{"line " + std::to_string(number) + " is a real phone: it has to go off-hook itself"};
   }
-  if (line->state != S::kIdle || !line->pending_ref.empty()) {
+  if (line->state != S::kIdle || !line->pending_ref.empty() || line->operator_owned) {
     return Error{"line " + std::to_string(number) + " is busy (" + std::string(LineStateName(line->state)) +
                  ")"};
   }

@@ -116,6 +116,10 @@ class CallManager {
   // Runs the timers (dialling, no answer, setup, FXO) against the clock; the service
   // calls it every few tens of ms.
   void Poll();
+  // An operator opened a media session on the line (linegatectl media create), or
+  // deleted it: while `owned`, call control leaves the line alone (no dial tone at
+  // off-hook, busy for incoming calls), so that operators and media tests can use it.
+  void OnOperatorLine(uint32_t line, bool owned);
   // Signaling went away (crashed, restarting): its dialogs are gone, so every call is
   // released as if the far end had failed with 503 (the lines get the reorder tone).
   void OnSignalingLost();

@@ -733,6 +733,24 @@ TEST_F(CallManagerTest, SignalingLostReleasesEveryCall) {
   EXPECT_EQ(manager_->line_state(2), LineState::kIdle);
 }
 
+TEST_F(CallManagerTest, AnOperatorSessionTakesTheLineFromCallControl) {
+  Line(1, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  Take();
+  manager_->OnOperatorLine(1, true);  // linegatectl media create 1 ...
+  EXPECT_THAT(Take(), ElementsAre("tone 1 stop", "detect 1 off"));
+  EXPECT_EQ(manager_->line_state(1), LineState::kIdle);
+  Dial(1, "9123");  // the phone's digits go to the operator's session only
+  Line(1, tdm::v1::LINE_EVENT_TYPE_ON_HOOK);
+  Line(1, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  Incoming("s-1", "201");
+  EXPECT_THAT(Take(), ElementsAre("end s-1 486"));
+  EXPECT_FALSE(manager_->MakeCall(1, "9123").ok());
+  manager_->OnOperatorLine(1, false);
+  Line(1, tdm::v1::LINE_EVENT_TYPE_ON_HOOK);
+  Line(1, tdm::v1::LINE_EVENT_TYPE_OFF_HOOK);
+  EXPECT_THAT(Take(), ElementsAre("tone 1 DIAL", "detect 1 on"));
+}
+
 TEST_F(CallManagerTest, FxoRingsThenSeizesAndCallsTheFxoDestination) {
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_STOPPED);
