@@ -1257,6 +1257,8 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     ringing.set_call_ref(placed.ref);
     ringing.set_status(180);
     signaling_.AnswerCall(ringing);
+    placed.alerted = true;
+    placed.alert_ms = WallNow();
     Tone(*line, ToneKind::TONE_KIND_CALL_WAITING);
     media::v1::SendCallerIdRequest cid;
     cid.set_line(busy_line);
@@ -1309,6 +1311,8 @@ void CallManager::HandleIncoming(const CallEvent& event) {
   ringing.set_call_ref(placed.ref);
   ringing.set_status(180);
   signaling_.AnswerCall(ringing);
+  placed.alerted = true;
+  placed.alert_ms = WallNow();
   for (uint32_t number : placed.offered_lines) {
     Line& line = *FindLine(number);
     line.ringing_ref = placed.ref;

@@ -426,6 +426,11 @@ TEST_F(CallManagerTest, IpToTelHappyPath) {
   ASSERT_EQ(cdr_.records.size(), 1u);
   EXPECT_EQ(cdr_.records[0].call_id, "abc@host");
   EXPECT_EQ(cdr_.records[0].direction, callcontrol::CdrDirection::kIpToTel);
+  EXPECT_EQ(cdr_.records[0].caller, "5550001");
+  EXPECT_EQ(cdr_.records[0].callee, "201");
+  EXPECT_EQ(cdr_.records[0].released_by, "tel");
+  EXPECT_GT(cdr_.records[0].alert_ms, 0);
+  EXPECT_GE(cdr_.records[0].connect_ms, cdr_.records[0].alert_ms);
 }
 
 TEST_F(CallManagerTest, UnknownNumberIs404) {
