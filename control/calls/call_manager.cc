@@ -272,6 +272,7 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       {S::kConsultCalling, E::kProgress, &CallManager::ProgressConsult},
       {S::kConsultCalling, E::kAnswered, &CallManager::AnsweredConsult},
       {S::kConsultCalling, E::kOnHook, &CallManager::OnHookConsultCalling},
+      {S::kConsultCalling, E::kFlash, &CallManager::FlashConsultCalling},
       {S::kConsultCalling, E::kReleased, &CallManager::ReleasedTwoCalls},
       {S::kConsultCalling, E::kTimer, &CallManager::TimerOutgoing},
       {S::kConsultCalling, E::kMediaChanged, &CallManager::MediaChanged},
@@ -1543,6 +1544,20 @@ void CallManager::OnHookConsultCalling(Line& line, const Input&) {
     EndCall(*held, 0, "on-hook", "tel");
   }
   GoIdle(line);
+}
+
+void CallManager::FlashConsultCalling(Line& line, const Input&) {
+  // Changed one's mind while the consultation call rings: it is cancelled and the
+  // held call comes back.
+  Call* consult = ActiveCall(line);
+  Call* held = OtherCall(line);
+  if (consult != nullptr) EndCall(*consult, 0, "consultation abandoned", "tel");
+  Tone(line, ToneKind::TONE_KIND_UNSPECIFIED);
+  line.deadline.reset();
+  if (held == nullptr) return ReleaseToTone(line, 0);
+  line.active_leg = held->leg;
+  Hold(*held, false);
+  line.state = S::kConnected;
 }
 
 void CallManager::FlashTwoCalls(Line& line, const Input&) {

@@ -170,6 +170,7 @@ class CallManager {
   void ProgressConsult(Line& line, const Input& in);
   void AnsweredConsult(Line& line, const Input& in);
   void OnHookConsultCalling(Line& line, const Input& in);
+  void FlashConsultCalling(Line& line, const Input& in);
   void FlashTwoCalls(Line& line, const Input& in);
   void OnHookTwoCalls(Line& line, const Input& in);
   void ReleasedTwoCalls(Line& line, const Input& in);

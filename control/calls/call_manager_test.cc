@@ -756,6 +756,18 @@ TEST_F(CallManagerTest, AnOperatorSessionTakesTheLineFromCallControl) {
   EXPECT_THAT(Take(), ElementsAre("tone 1 DIAL", "detect 1 on"));
 }
 
+TEST_F(CallManagerTest, FlashWhileTheConsultationRingsGoesBackToTheHeldCall) {
+  ConnectOutgoing();
+  Line(1, tdm::v1::LINE_EVENT_TYPE_FLASH);
+  Dial(1, "9456");
+  Progress("c-2", 180);
+  Take();
+  Line(1, tdm::v1::LINE_EVENT_TYPE_FLASH);
+  EXPECT_THAT(Take(), ElementsAre("end c-2 0", "tone 1 stop", "update c-1 DIRECTION_SENDRECV",
+                                  "modify 1/0 remote=198.51.100.7:30000"));
+  EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
+}
+
 TEST_F(CallManagerTest, FxoRingsThenSeizesAndCallsTheFxoDestination) {
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(5, tdm::v1::LINE_EVENT_TYPE_RING_STOPPED);
