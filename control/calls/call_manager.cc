@@ -1085,6 +1085,12 @@ void CallManager::ReleasedActive(Line& line, const Input& in) {
       line.calls[call.leg] = node.key();
       Call& retry = *node.mapped();
       calls_.insert(std::move(node));
+      // The failed attempt's early media is not the new one's: ringback until the new
+      // far end sends its own. An open session is kept (same line, leg and port) and
+      // modified when it does.
+      retry.negotiated.reset();
+      retry.alerted = false;
+      retry.alert_ms = 0;
       log::Info("alternative route", {{"call_ref", retry.ref},
                                       {"failed_call_ref", old_ref},
                                       {"status", released.status()},
