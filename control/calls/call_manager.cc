@@ -1184,6 +1184,7 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     end.set_status(status);
     end.set_reason(reason);
     signaling_.EndCall(end);
+    WriteUnconnectedCdr(event, static_cast<int>(status), "");
   };
   if (AtCallLimit()) return refuse(503, "calls.max_calls reached");
   if (!incoming.replaces_call_ref().empty() && TakeOver(event)) return;
@@ -1223,6 +1224,7 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     end.set_reason("Moved Temporarily");
     end.set_contact(target);
     signaling_.EndCall(end);
+    WriteUnconnectedCdr(event, 302, numbers.destination);
   };
   const uint32_t single_line =
       route.kind == callcontrol::IpToTelResult::Kind::kLines && route.lines.size() == 1
@@ -1327,6 +1329,25 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     SetDeadline(line, std::chrono::seconds(config_.calls().no_answer_timeout_s()));
     line.state = S::kRinging;
   }
+}
+
+void CallManager::WriteUnconnectedCdr(const CallEvent& event, int sip_code, const std::string& callee) {
+  if (cdr_ == nullptr) return;
+  const signaling::v1::IncomingCall& incoming = event.incoming();
+  callcontrol::CdrRecord record;
+  record.call_id = incoming.sip_call_id().empty() ? event.call_ref() : incoming.sip_call_id();
+  record.leg = callcontrol::CdrLeg::kIp;
+  record.direction = callcontrol::CdrDirection::kIpToTel;
+  record.caller = incoming.calling_number();
+  record.callee = callee.empty() ? incoming.called_number() : callee;
+  record.line = 0;
+  record.setup_ms = WallNow();
+  record.release_ms = record.setup_ms;
+  record.released_by = "gateway";
+  record.ip_release.sip_code = sip_code;
+  record.ip_release.q850_cause = Q850Of(sip_code);
+  record.tel_release.q850_cause = Q850Of(sip_code);
+  cdr_->Write(record);
 }
 
 bool CallManager::TakeOver(const CallEvent& event) {

@@ -199,6 +199,8 @@ class CallManager {
                      LineState calling_state, const std::string& transferred_from = "");
   void SendInvite(Call& call);
   void HandleIncoming(const signaling::v1::CallEvent& event);
+  // The CDR of an incoming call refused or forwarded before any line rang (line 0).
+  void WriteUnconnectedCdr(const signaling::v1::CallEvent& event, int sip_code, const std::string& callee);
   // An incoming call with Replaces for a connected call of ours; false: route it normally.
   bool TakeOver(const signaling::v1::CallEvent& event);
   void OfferToLine(Line& line, Call& call, bool ring);

@@ -437,6 +437,10 @@ TEST_F(CallManagerTest, UnknownNumberIs404) {
   Incoming("s-1", "999");
   EXPECT_THAT(Take(), ElementsAre("end s-1 404"));
   EXPECT_EQ(manager_->call_count(), 0u);
+  ASSERT_EQ(cdr_.records.size(), 1u);  // refused calls get a CDR too
+  EXPECT_EQ(cdr_.records[0].ip_release.sip_code, 404);
+  EXPECT_EQ(cdr_.records[0].line, 0);
+  EXPECT_EQ(cdr_.records[0].released_by, "gateway");
 }
 
 TEST_F(CallManagerTest, BusyLineIs486AndBusyHuntGroupIs503) {
