@@ -301,6 +301,12 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       {S::kFxoRinging, E::kRingStopped, &CallManager::RingStoppedFxo},
       {S::kFxoRinging, E::kTimer, &CallManager::TimerFxoRinging},
       {S::kIdle, E::kRingStopped, &CallManager::Ignore},
+      // The exchange's ring still ending (or one more burst) after we seized the line.
+      {S::kDialTone, E::kRingStopped, &CallManager::Ignore},
+      {S::kCollecting, E::kRingStopped, &CallManager::Ignore},
+      {S::kCalling, E::kRingStopped, &CallManager::Ignore},
+      {S::kDialTone, E::kRing, &CallManager::Ignore},
+      {S::kCalling, E::kRing, &CallManager::Ignore},
       {S::kFxoDialing, E::kTimer, &CallManager::TimerFxoDialing},
       {S::kFxoDialing, E::kReleased, &CallManager::ReleasedFxoDialing},
       {S::kFxoDialing, E::kDisconnect, &CallManager::Ignore},  // polarity reversal on seizure
