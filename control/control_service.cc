@@ -5,10 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "common/bus/envelope.h"
 #include "common/log.h"
+#include "control/calls/call_config.h"
+#include "linegate/signaling/v1/call.pb.h"
 #include "linegate/signaling/v1/registration.pb.h"
 
 namespace linegate::control {
@@ -51,6 +54,7 @@ ControlService::ControlService(ControlOptions options, ProcessLauncher& launcher
                                  static_cast<int>(options_.config.bus().heartbeat_miss_limit())}),
       supervisor_(clock, launcher, PolicyFromConfig(options_.config.supervision())),
       media_router_(options_.config, server_, reactor_),
+      call_bus_(options_.config, server_, media_router_),
       started_(clock.Now()) {
   RegisterHandlers();
 }
@@ -86,6 +90,7 @@ void ControlService::RegisterHandlers() {
                          });
   }
   media_router_.RegisterHandlers(dispatcher);
+  RegisterCallHandlers();
   dispatcher.OnRequest<process::v1::StatusRequest>(
       [this](const process::v1::StatusRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
         replier.Reply(GatewayStatus());
@@ -155,11 +160,92 @@ void ControlService::RegisterHandlers() {
   supervisor_.OnStateChange(
       [this](const process::v1::ProcessStatus& status, process::v1::ProcessState previous) {
         media_router_.OnProcessState(status, previous);
+        if (calls_ && status.kind() == process::v1::PROCESS_KIND_SIGNALING &&
+            previous == process::v1::PROCESS_STATE_RUNNING && status.state() != previous) {
+          calls_->OnSignalingLost();
+        }
         process::v1::ProcessStateChanged event;
         *event.mutable_status() = status;
         event.set_previous(previous);
         server_.Publish(event);
       });
+}
+
+Status ControlService::StartCalls() {
+  auto writer = callcontrol::CdrWriter::Open(
+      calls::CdrFromConfig(options_.config.calls().cdr(), options_.config.runtime().runtime_dir()));
+  if (writer) {
+    call_bus_.set_cdr_writer(std::move(*writer));
+  } else {
+    // Calls matter more than their records: run on, loudly.
+    log::Error("CDRs will not be written", {{"error", writer.error()}});
+  }
+  calls::CallManagerDeps deps;
+  deps.signaling = &call_bus_;
+  deps.line = &call_bus_;
+  deps.cdr = &call_bus_;
+  deps.clock = &reactor_.clock();
+  deps.wall_clock = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto manager = calls::CallManager::Create(options_.config, std::move(deps));
+  if (!manager) return Error{manager.error()};
+  calls_ = std::move(*manager);
+  media_router_.OnOperatorLine([this](uint32_t line, bool owned) { calls_->OnOperatorLine(line, owned); });
+  // Dialling, no-answer, setup and FXO timers have second resolution at most; 50 ms
+  // keeps the inter-digit timer honest without waking the reactor often.
+  reactor_.AddPeriodic(std::chrono::milliseconds(50), [this] { calls_->Poll(); });
+  return Status::Ok();
+}
+
+void ControlService::RegisterCallHandlers() {
+  auto& dispatcher = server_.dispatcher();
+  // Events the processes publish reach control's own dispatcher before control
+  // republishes them.
+  auto on_event = [&dispatcher, this]<typename Event>(auto handler) {
+    dispatcher.OnEvent(Event::descriptor()->full_name(), [this, handler](const bus::v1::Envelope& envelope) {
+      if (!calls_) return;
+      Event event;
+      if (!envelope.payload().UnpackTo(&event)) {
+        log::Warn("undecodable event",
+                  {{"type", Event::descriptor()->full_name()}, {"from", envelope.source()}});
+        return;
+      }
+      (calls_.get()->*handler)(event);
+    });
+  };
+  on_event.operator()<tdm::v1::LineEvent>(&calls::CallManager::OnLineEvent);
+  on_event.operator()<media::v1::DtmfDetected>(&calls::CallManager::OnDtmf);
+  on_event.operator()<media::v1::RtpTimeout>(&calls::CallManager::OnRtpTimeout);
+  on_event.operator()<media::v1::CallerIdReceived>(&calls::CallManager::OnCallerIdReceived);
+  on_event.operator()<signaling::v1::CallEvent>(&calls::CallManager::OnCallEvent);
+
+  dispatcher.OnRequest<signaling::v1::CallListRequest>(
+      [this](const signaling::v1::CallListRequest&, const bus::v1::Envelope&, const bus::Replier& replier) {
+        if (!calls_) return replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "call control not started");
+        replier.Reply(calls_->ListCalls());
+      });
+  dispatcher.OnRequest<signaling::v1::MakeCallRequest>([this](const signaling::v1::MakeCallRequest& request,
+                                                              const bus::v1::Envelope&,
+                                                              const bus::Replier& replier) {
+    if (!calls_) return replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "call control not started");
+    auto ref = calls_->MakeCall(request.line(), request.number());
+    if (!ref) return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, ref.error());
+    signaling::v1::MakeCallReply reply;
+    reply.set_call_ref(*ref);
+    replier.Reply(reply);
+  });
+  dispatcher.OnRequest<signaling::v1::HangupRequest>([this](const signaling::v1::HangupRequest& request,
+                                                            const bus::v1::Envelope&,
+                                                            const bus::Replier& replier) {
+    if (!calls_) return replier.Fail(bus::v1::ERROR_CODE_UNAVAILABLE, "call control not started");
+    if (Status ended = calls_->Hangup(request.call_ref(), request.line()); !ended) {
+      return replier.Fail(bus::v1::ERROR_CODE_NOT_FOUND, ended.error());
+    }
+    replier.Reply(signaling::v1::HangupReply());
+  });
 }
 
 void ControlService::RelayTo(const std::string& peer, const bus::v1::Envelope& request,
@@ -211,6 +297,7 @@ Status ControlService::Start() {
   if (signal_fd_ < 0) return Error{std::string("signalfd: ") + strerror(errno)};
   reactor_.AddFd(signal_fd_, [this] { OnSignal(); });
 
+  if (Status calls = StartCalls(); !calls.ok()) return calls;
   Status bound = server_.Bind();
   if (!bound.ok()) return bound;
   log::Info("bus bound", {{"control", options_.config.bus().control_endpoint()},

@@ -8,6 +8,8 @@
 
 #include "common/bus/reactor.h"
 #include "common/bus/server.h"
+#include "control/call_bus.h"
+#include "control/calls/call_manager.h"
 #include "control/media_router.h"
 #include "control/supervisor.h"
 #include "linegate/config/v1/config.pb.h"
@@ -42,6 +44,9 @@ class ControlService {
 
  private:
   void RegisterHandlers();
+  // Call control: the CallManager on the bus (events in, operator requests, timers).
+  void RegisterCallHandlers();
+  Status StartCalls();
   // Sends the request on to a process and its reply (or error) back to the requester.
   void RelayTo(const std::string& peer, const bus::v1::Envelope& request, const bus::Replier& replier);
   void OnSignal();
@@ -54,6 +59,8 @@ class ControlService {
   bus::Server server_;
   Supervisor supervisor_;
   MediaRouter media_router_;
+  CallBus call_bus_;
+  std::unique_ptr<calls::CallManager> calls_;  // set by Start()
   TimePoint started_;
   int signal_fd_ = -1;
   bool shutting_down_ = false;

@@ -6,8 +6,11 @@
 // process comes (back) up, every session of its shard is created again on the same
 // local port, so that the far end's RTP, still addressed to that port, flows again.
 
+#include <functional>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "common/bus/dispatcher.h"
 #include "common/bus/reactor.h"
@@ -15,9 +18,12 @@
 #include "linegate/config/v1/config.pb.h"
 #include "linegate/media/v1/media.pb.h"
 #include "linegate/process/v1/process.pb.h"
+#include "linegate/tdm/v1/line.pb.h"
 
 namespace linegate::control {
 
+// Operators' requests (relayed from linegatectl) and call control (the programmatic
+// API below) go through the same functions, so there is one session table.
 class MediaRouter {
  public:
   MediaRouter(const config::v1::Config& config, bus::Server& server, bus::Reactor& reactor);
@@ -28,22 +34,41 @@ class MediaRouter {
 
   size_t session_count() const { return sessions_.size(); }
 
+  // Told when a line gets its first operator session (linegatectl media create) and
+  // when the operator deletes it: such a line is the operator's, not call control's.
+  void OnOperatorLine(std::function<void(uint32_t line, bool owned)> callback) {
+    on_operator_line_ = std::move(callback);
+  }
+
+  // Programmatic API: `done` gets the reply envelope (or the synthesized error reply)
+  // of the process that handled the request; bus::Unpack decodes it.
+  using Done = std::function<void(const bus::v1::Envelope& reply)>;
+  void CreateSession(const media::v1::CreateSessionRequest& request, Done done);
+  void ModifySession(const media::v1::ModifySessionRequest& request, Done done);
+  void DeleteSession(const media::v1::DeleteSessionRequest& request, Done done);
+  void PlayTone(const media::v1::PlayToneRequest& request, Done done);
+  void SendCallerId(const media::v1::SendCallerIdRequest& request, Done done);
+  void DigitDetection(const media::v1::DigitDetectionRequest& request, Done done);
+  // To tdm; a ring with caller ID is sequenced with the line's media process.
+  void PortCommand(const tdm::v1::PortCommandRequest& request, Done done);
+  void LineScript(const tdm::v1::LineScriptRequest& request, Done done);
+
  private:
+  using SessionKey = std::pair<uint32_t, uint32_t>;  // line, leg
   std::chrono::milliseconds timeout() const;
-  void CreateSession(const media::v1::CreateSessionRequest& request, const bus::Replier& replier);
   void RestoreSessions(uint32_t shard);
-  void AdoptSessions(uint32_t shard);
-  void HandlePortCommand(const bus::v1::Envelope& envelope, const bus::Replier& replier);
-  // Sends `request` to `peer` and relays the reply (or error) to `replier`.
-  void Relay(const std::string& peer, const google::protobuf::Message& request, const bus::Replier& replier);
+  // Sends `request` to the media process of `line`, or fails `done` at once.
+  void ToMediaOf(uint32_t line, const google::protobuf::Message& request, Done done);
   // The media process of a line's shard, or an error text.
   bool MediaOf(uint32_t line, std::string& peer, std::string& error) const;
 
   const config::v1::Config& config_;
   bus::Server& server_;
   bus::Reactor& reactor_;
-  // Open sessions by line, with the local port media gave them.
-  std::map<uint32_t, media::v1::SessionParams> sessions_;
+  // Open sessions by line and leg, with the local port media gave them.
+  std::map<SessionKey, media::v1::SessionParams> sessions_;
+  std::set<uint32_t> operator_lines_;
+  std::function<void(uint32_t line, bool owned)> on_operator_line_;
 };
 
 }  // namespace linegate::control

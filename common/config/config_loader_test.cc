@@ -27,6 +27,9 @@ const std::string kDocsFile = std::string(LINEGATE_DOCS_DIR) + "/configuration.m
 
 // Appended where a case needs the file to be valid apart from what it tests.
 const std::string kCards = "tdm:\n  cards:\n    - name: a\n      fxs_ports: 1\n";
+// A proxy set named p, for the calls section's routes.
+const std::string kProxySet =
+    "signaling:\n  proxy_sets:\n    - name: p\n      proxies:\n        - address: 192.0.2.1\n";
 
 std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -50,7 +53,9 @@ TEST_P(LoaderErrors, ReportsExactMessage) {
 }
 
 const std::string kSections = "gateway, runtime, bus, supervision, signaling, media, tdm, calls";
-const std::string kMediaFields = "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms, shards";
+const std::string kMediaFields =
+    "process_count, backend, rtp_address, rtp_port_min, rtp_port_max, echo_canceller_tail_ms, tdm_lead_ms, "
+    "shards";
 const std::string kLevels = "trace, debug, info, warn, error, critical";
 
 INSTANTIATE_TEST_SUITE_P(
@@ -61,9 +66,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:1:1: gatway: unknown field (known fields: " + kSections + ")"},
         ErrorCase{"UnknownNested", "media:\n  procss_count: 2\n",
                   "x.yaml:2:3: media.procss_count: unknown field (known fields: " + kMediaFields + ")"},
-        ErrorCase{
-            "UnknownInListElement", "tdm:\n  cards:\n    - name: a\n      fxs: 2\n",
-            "x.yaml:4:7: tdm.cards[0].fxs: unknown field (known fields: name, fxs_ports, fxo_ports, dahdi, sim)"},
+        ErrorCase{"UnknownInListElement", "tdm:\n  cards:\n    - name: a\n      fxs: 2\n",
+                  "x.yaml:4:7: tdm.cards[0].fxs: unknown field (known fields: name, fxs_ports, fxo_ports, "
+                  "dahdi, sim)"},
         ErrorCase{"UnknownOddKeyIsQuoted", "\"me dia\": 1\n",
                   "x.yaml:1:1: \"me dia\": unknown field (known fields: " + kSections + ")"},
         ErrorCase{"CaseMatters", "Media:\n  process_count: 2\n",
@@ -217,15 +222,18 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"CardWithoutPorts", "tdm:\n  cards:\n    - name: a\n",
                   "x.yaml:3:7: tdm.cards[0]: a card needs at least one port (fxs_ports + fxo_ports >= 1)"},
         ErrorCase{"DpdkWithoutShards", "media:\n  process_count: 1\n  backend: dpdk\n" + kCards,
-                  "x.yaml:3:12: media.backend: dpdk needs media.shards[] with each process's port and address (0 of 1 "
+                  "x.yaml:3:12: media.backend: dpdk needs media.shards[] with each process's port and "
+                  "address (0 of 1 "
                   "given)"},
         ErrorCase{"DpdkShardWithoutAddress",
                   "media:\n  process_count: 1\n  shards:\n    - dpdk:\n        port: net_ring0\n" + kCards,
-                  "x.yaml:4:7: media.shards[0].dpdk.ipv4_address: a DPDK media process needs its numeric IPv4 media "
+                  "x.yaml:4:7: media.shards[0].dpdk.ipv4_address: a DPDK media process needs its numeric "
+                  "IPv4 media "
                   "address, not \"\""},
-        ErrorCase{"TooManyShards",
-                  "media:\n  process_count: 1\n  shards:\n    - backend: kernel_sockets\n    - {}\n" + kCards,
-                  "x.yaml:3:3: media.shards: 2 entries for process_count 1 (one per media process, by shard)"},
+        ErrorCase{
+            "TooManyShards",
+            "media:\n  process_count: 1\n  shards:\n    - backend: kernel_sockets\n    - {}\n" + kCards,
+            "x.yaml:3:3: media.shards: 2 entries for process_count 1 (one per media process, by shard)"},
         ErrorCase{
             "DahdiCardWithoutChannels",
             "tdm:\n  driver: dahdi\n  cards:\n    - name: a\n      fxs_ports: 2\n",
@@ -296,6 +304,41 @@ INSTANTIATE_TEST_SUITE_P(
                   "x.yaml:2:16: media.rtp_address: \"10.0.0.256\" is not an IPv4 or IPv6 address"},
         ErrorCase{"DuplicateTransport", "signaling:\n  transports: [udp, UDP]\n" + kCards,
                   "x.yaml:2:21: signaling.transports[1]: transport udp is listed twice"},
+        // The calls section.
+        ErrorCase{"CallsUnknownProxySetInRoute",
+                  "calls:\n  tel_to_ip_routes:\n    - proxy_set: nope\n" + kCards,
+                  "x.yaml:3:18: calls.tel_to_ip_routes[0].proxy_set: no proxy set named \"nope\""},
+        ErrorCase{"CallsRouteWithProxySetAndAddress",
+                  kProxySet +
+                      "calls:\n  tel_to_ip_routes:\n    - proxy_set: p\n      address: 192.0.2.1:5060\n" +
+                      kCards,
+                  "x.yaml:9:16: calls.tel_to_ip_routes[0].address: give either a proxy_set or an address, "
+                  "not both"},
+        ErrorCase{"CallsRouteWithoutDestination",
+                  "calls:\n  tel_to_ip_routes:\n    - destination: \"9\"\n" + kCards,
+                  "x.yaml:3:7: calls.tel_to_ip_routes[0]: needs a proxy_set or an address"},
+        ErrorCase{"CallsRouteBadHostPort",
+                  "calls:\n  tel_to_ip_routes:\n    - address: 192.0.2.1:99999\n" + kCards,
+                  "x.yaml:3:16: calls.tel_to_ip_routes[0].address: \"192.0.2.1:99999\": bad port"},
+        ErrorCase{
+            "CallsUnknownDefaultDestination", "calls:\n  default_destination: nope\n" + kCards,
+            "x.yaml:2:24: calls.default_destination: no proxy set named \"nope\" (and not a host:port)"},
+        ErrorCase{
+            "CallsHuntGroupLineOutOfRange",
+            "calls:\n  hunt_groups:\n    - name: g\n      lines: [1, 2]\n" + kCards,
+            "x.yaml:4:18: calls.hunt_groups[0].lines[1]: line 2 does not exist (the gateway has 1 lines)"},
+        ErrorCase{"CallsHuntGroupDuplicateLine",
+                  "calls:\n  hunt_groups:\n    - name: g\n      lines: [1, 1]\n" + kCards,
+                  "x.yaml:4:18: calls.hunt_groups[0].lines[1]: line 1 is listed twice (also "
+                  "calls.hunt_groups[0].lines[0])"},
+        ErrorCase{"CallsUnknownHuntGroup", "calls:\n  ip_to_tel_routes:\n    - hunt_group: nope\n" + kCards,
+                  "x.yaml:3:19: calls.ip_to_tel_routes[0].hunt_group: no hunt group named \"nope\""},
+        ErrorCase{"CallsBadDigitMap", "calls:\n  dial_plan:\n    digit_map: \"[9-\"\n" + kCards,
+                  "x.yaml:3:16: calls.dial_plan.digit_map: digit pattern \"[9-\": unterminated '['"},
+        ErrorCase{"CallsDuplicateCodec", "calls:\n  codecs: [pcmu, pcma, pcmu]\n" + kCards,
+                  "x.yaml:2:24: calls.codecs[2]: pcmu is listed twice (also calls.codecs[0])"},
+        ErrorCase{"CallsBadToneCountry", "calls:\n  tone_country: IT\n" + kCards,
+                  "x.yaml:2:17: calls.tone_country: must be US, UK, DE or FR, got \"IT\""},
         // The first problem from the top wins, whatever its kind.
         ErrorCase{"FirstProblemWins", "media:\n  process_count: 0\ngatway: {}\n",
                   "x.yaml:2:18: media.process_count: value 0 is out of range [1, 256]"}),

@@ -9,6 +9,8 @@
 #include <map>
 
 #include "common/config/schema.h"
+#include "control/callcontrol/digit_map.h"
+#include "control/callcontrol/routing.h"
 
 namespace linegate::config::validation {
 namespace {
@@ -244,8 +246,9 @@ std::optional<Finding> CheckMedia(const v1::Config& config, const WrittenFn& wri
                    fmt::format("{} is not an IPv4 or IPv6 address", Quote(media.rtp_address()))};
   }
   if (static_cast<uint32_t>(media.shards_size()) > media.process_count()) {
-    return Finding{"media.shards", fmt::format("{} entries for process_count {} (one per media process, by shard)",
-                                               media.shards_size(), media.process_count())};
+    return Finding{"media.shards",
+                   fmt::format("{} entries for process_count {} (one per media process, by shard)",
+                               media.shards_size(), media.process_count())};
   }
   for (int i = 0; i < media.shards_size(); ++i) {
     const v1::MediaShard& shard = media.shards(i);
@@ -263,9 +266,10 @@ std::optional<Finding> CheckMedia(const v1::Config& config, const WrittenFn& wri
   if (media.backend() == v1::PACKET_IO_BACKEND_DPDK &&
       static_cast<uint32_t>(media.shards_size()) < media.process_count()) {
     // Each DPDK process needs its own port and address: there is no sensible default.
-    return Finding{"media.backend", fmt::format("dpdk needs media.shards[] with each process's port and address "
-                                                "({} of {} given)",
-                                                media.shards_size(), media.process_count())};
+    return Finding{"media.backend",
+                   fmt::format("dpdk needs media.shards[] with each process's port and address "
+                               "({} of {} given)",
+                               media.shards_size(), media.process_count())};
   }
   if (media.rtp_port_min() >= media.rtp_port_max()) {
     return Finding{Blame(written, "media.rtp_port_max", "media.rtp_port_min"),
@@ -342,6 +346,149 @@ std::optional<Finding> CheckTdm(const v1::Config& config, const WrittenFn& writt
   return std::nullopt;
 }
 
+std::optional<Finding> CheckPattern(const std::string& path, const std::string& text) {
+  if (auto pattern = callcontrol::NumberPattern::Parse(text); !pattern) return Finding{path, pattern.error()};
+  return std::nullopt;
+}
+
+std::optional<Finding> CheckCalls(const v1::Config& config) {
+  const v1::Calls& calls = config.calls();
+  std::map<std::string, int> proxy_sets;
+  for (int i = 0; i < config.signaling().proxy_sets_size(); ++i)
+    proxy_sets.emplace(config.signaling().proxy_sets(i).name(), i);
+  uint32_t total_lines = 0;
+  for (const auto& card : config.tdm().cards()) total_lines += card.fxs_ports() + card.fxo_ports();
+
+  std::map<int, int> codecs;
+  for (int i = 0; i < calls.codecs_size(); ++i) {
+    if (auto [it, fresh] = codecs.emplace(calls.codecs(i), i); !fresh) {
+      return Finding{
+          fmt::format("calls.codecs[{}]", i),
+          fmt::format("{} is listed twice (also calls.codecs[{}])",
+                      schema::ShortName(*media::v1::Codec_descriptor()->FindValueByNumber(calls.codecs(i))),
+                      it->second)};
+    }
+  }
+  const std::string& country = calls.tone_country();
+  if (country != "US" && country != "UK" && country != "DE" && country != "FR") {
+    return Finding{"calls.tone_country", fmt::format("must be US, UK, DE or FR, got {}", Quote(country))};
+  }
+  const v1::DialPlan& plan = calls.dial_plan();
+  if (auto map = callcontrol::DigitMap::Parse(plan.digit_map()); !map) {
+    return Finding{"calls.dial_plan.digit_map", map.error()};
+  }
+  if (plan.terminator().size() > 1 ||
+      (plan.terminator().size() == 1 && callcontrol::DigitIndex(plan.terminator()[0]) < 0)) {
+    return Finding{"calls.dial_plan.terminator",
+                   fmt::format("must be one key (0-9, * or #) or empty, got {}", Quote(plan.terminator()))};
+  }
+  // A destination: a proxy set's name, else a literal host:port.
+  auto check_destination = [&](const std::string& path,
+                               const std::string& destination) -> std::optional<Finding> {
+    if (proxy_sets.count(destination) > 0) return std::nullopt;
+    if (destination.find(':') == std::string::npos) {
+      return Finding{path, fmt::format("no proxy set named {} (and not a host:port)", Quote(destination))};
+    }
+    if (Status address = callcontrol::ValidateHostPort(destination); !address)
+      return Finding{path, address.error()};
+    return std::nullopt;
+  };
+  if (!calls.default_destination().empty()) {
+    if (auto finding = check_destination("calls.default_destination", calls.default_destination()))
+      return finding;
+  }
+  for (int i = 0; i < calls.tel_to_ip_routes_size(); ++i) {
+    const v1::TelToIpRoute& route = calls.tel_to_ip_routes(i);
+    const std::string path = fmt::format("calls.tel_to_ip_routes[{}]", i);
+    if (!route.proxy_set().empty() && !route.address().empty()) {
+      return Finding{path + ".address", "give either a proxy_set or an address, not both"};
+    }
+    if (route.proxy_set().empty() && route.address().empty()) {
+      return Finding{path, "needs a proxy_set or an address"};
+    }
+    if (!route.proxy_set().empty() && proxy_sets.count(route.proxy_set()) == 0) {
+      return Finding{path + ".proxy_set", fmt::format("no proxy set named {}", Quote(route.proxy_set()))};
+    }
+    if (!route.address().empty()) {
+      if (Status address = callcontrol::ValidateHostPort(route.address()); !address) {
+        return Finding{path + ".address", address.error()};
+      }
+    }
+    if (auto finding = CheckPattern(path + ".destination", route.destination())) return finding;
+    if (auto finding = CheckPattern(path + ".source", route.source())) return finding;
+  }
+  for (int i = 0; i < calls.alternative_route_codes_size(); ++i) {
+    const uint32_t code = calls.alternative_route_codes(i);
+    if (code < 400 || code > 699) {
+      return Finding{fmt::format("calls.alternative_route_codes[{}]", i),
+                     fmt::format("must be a SIP failure status (400-699), got {}", code)};
+    }
+  }
+  std::map<std::string, int> groups;
+  for (int i = 0; i < calls.hunt_groups_size(); ++i) {
+    const v1::HuntGroup& group = calls.hunt_groups(i);
+    const std::string path = fmt::format("calls.hunt_groups[{}]", i);
+    if (group.name().empty()) return Finding{path + ".name", "is required"};
+    if (auto [it, fresh] = groups.emplace(group.name(), i); !fresh) {
+      return Finding{path + ".name", fmt::format("duplicate hunt group name {} (also calls.hunt_groups[{}])",
+                                                 Quote(group.name()), it->second)};
+    }
+    if (group.lines().empty()) return Finding{path + ".lines", "at least one line is required"};
+    std::map<uint32_t, int> lines;
+    for (int j = 0; j < group.lines_size(); ++j) {
+      const uint32_t line = group.lines(j);
+      const std::string line_path = fmt::format("{}.lines[{}]", path, j);
+      if (line == 0 || line > total_lines) {
+        return Finding{line_path,
+                       fmt::format("line {} does not exist (the gateway has {} lines)", line, total_lines)};
+      }
+      if (auto [it, fresh] = lines.emplace(line, j); !fresh) {
+        return Finding{line_path,
+                       fmt::format("line {} is listed twice (also {}.lines[{}])", line, path, it->second)};
+      }
+    }
+  }
+  for (int i = 0; i < calls.ip_to_tel_routes_size(); ++i) {
+    const v1::IpToTelRoute& route = calls.ip_to_tel_routes(i);
+    const std::string path = fmt::format("calls.ip_to_tel_routes[{}]", i);
+    if (route.line() != 0 && !route.hunt_group().empty()) {
+      return Finding{path + ".hunt_group", "give either a line or a hunt_group, not both"};
+    }
+    if (route.line() == 0 && route.hunt_group().empty()) return Finding{path, "needs a line or a hunt_group"};
+    if (route.line() > total_lines) {
+      return Finding{path + ".line", fmt::format("line {} does not exist (the gateway has {} lines)",
+                                                 route.line(), total_lines)};
+    }
+    if (!route.hunt_group().empty() && groups.count(route.hunt_group()) == 0) {
+      return Finding{path + ".hunt_group", fmt::format("no hunt group named {}", Quote(route.hunt_group()))};
+    }
+    if (auto finding = CheckPattern(path + ".called", route.called())) return finding;
+    if (auto finding = CheckPattern(path + ".calling", route.calling())) return finding;
+  }
+  for (int i = 0; i < calls.manipulation_size(); ++i) {
+    const v1::ManipulationRule& rule = calls.manipulation(i);
+    const std::string path = fmt::format("calls.manipulation[{}]", i);
+    if (auto finding = CheckPattern(path + ".destination", rule.destination())) return finding;
+    if (auto finding = CheckPattern(path + ".source", rule.source())) return finding;
+  }
+  for (int i = 0; i < config.signaling().endpoints_size(); ++i) {
+    const v1::Endpoint& endpoint = config.signaling().endpoints(i);
+    const std::string path = fmt::format("signaling.endpoints[{}]", i);
+    if (endpoint.line() > total_lines) {
+      return Finding{path + ".line", fmt::format("line {} does not exist (the gateway has {} lines)",
+                                                 endpoint.line(), total_lines)};
+    }
+    const std::string& hotline = endpoint.hotline_number();
+    for (char c : hotline) {
+      if (callcontrol::DigitIndex(c) < 0) {
+        return Finding{path + ".hotline_number",
+                       fmt::format("{} has a key that is not 0-9, * or #", Quote(hotline))};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Finding> DeriveAndValidate(v1::Config& config, const WrittenFn& written) {
@@ -353,6 +500,7 @@ std::optional<Finding> DeriveAndValidate(v1::Config& config, const WrittenFn& wr
   if (auto finding = CheckRegistrations(config)) return finding;
   if (auto finding = CheckMedia(config, written)) return finding;
   if (auto finding = CheckTdm(config, written)) return finding;
+  if (auto finding = CheckCalls(config)) return finding;
   return std::nullopt;
 }
 

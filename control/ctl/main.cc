@@ -18,6 +18,7 @@
 #include "control/ctl/media_commands.h"
 #include "control/ctl/request.h"
 #include "control/ctl/status_format.h"
+#include "linegate/signaling/v1/call.pb.h"
 #include "linegate/signaling/v1/registration.pb.h"
 
 namespace {
@@ -39,6 +40,11 @@ constexpr const char* kUsage =
     "                             print the gateway's events (line events, DTMF, process\n"
     "                             states, registrations) as JSON lines, optionally only TYPEs\n"
     "                             (e.g. linegate.tdm.v1.LineEvent); until N events or S seconds\n"
+    "  calls [--json]             calls in progress: ref, line, direction, state, numbers,\n"
+    "                             duration, codec, remote media\n"
+    "  call LINE NUMBER           place a call from a (sim) FXS line as if its phone dialled\n"
+    "                             NUMBER; prints the call_ref\n"
+    "  hangup CALL_REF|LINE       end a call (by its ref, or the call of a line)\n"
     "%s"
     "control's endpoint: --control, else the bus.control_endpoint of -c FILE, else\n"
     "$LINEGATE_CONTROL, else ipc:///run/linegate/control.sock\n";
@@ -222,6 +228,43 @@ int main(int argc, char** argv) {
     std::printf("%s:", command.c_str());
     for (const auto& id : reply->affected()) std::printf(" %s", id.c_str());
     std::printf("\n");
+    return 0;
+  }
+  if (command == "calls") {
+    bool json = i < argc && std::string_view(argv[i]) == "--json";
+    if (json) ++i;
+    if (i < argc) return Usage("calls: unknown argument '" + std::string(argv[i]) + "'");
+    auto list = Ask<signaling::v1::CallListReply>(client, signaling::v1::CallListRequest(), timeout);
+    if (!list) return 3;
+    std::fputs(json ? ToJson(*list).c_str() : control::ctl::FormatCalls(*list).c_str(), stdout);
+    return 0;
+  }
+  if (command == "call") {
+    if (argc - i != 2) return Usage("call: LINE NUMBER are required");
+    char* end = nullptr;
+    const unsigned long line = std::strtoul(argv[i], &end, 10);
+    if (end == argv[i] || *end != '\0' || line == 0 || line > 65535)
+      return Usage("call: LINE must be a line number");
+    signaling::v1::MakeCallRequest request;
+    request.set_line(static_cast<uint32_t>(line));
+    request.set_number(argv[i + 1]);
+    auto reply = Ask<signaling::v1::MakeCallReply>(client, request, timeout);
+    if (!reply) return 3;
+    std::printf("%s\n", reply->call_ref().c_str());
+    return 0;
+  }
+  if (command == "hangup") {
+    if (argc - i != 1) return Usage("hangup: CALL_REF or LINE is required");
+    const std::string target = argv[i];
+    signaling::v1::HangupRequest request;
+    // A bare number is a line; call refs are "c-<n>" / "s-<n>".
+    if (!target.empty() && target.find_first_not_of("0123456789") == std::string::npos) {
+      request.set_line(static_cast<uint32_t>(std::strtoul(target.c_str(), nullptr, 10)));
+    } else {
+      request.set_call_ref(target);
+    }
+    if (!Ask<signaling::v1::HangupReply>(client, request, timeout)) return 3;
+    std::printf("ok\n");
     return 0;
   }
   std::vector<std::string> args(argv + i, argv + argc);

@@ -21,10 +21,13 @@ const char* const kMediaUsage =
     "                             commands to the gateway's port N\n"
     "  media create LINE --remote ADDR:PORT [--codec pcmu|pcma|g722|g729|opus] [--ptime MS]\n"
     "              [--pt N] [--dtmf rfc4733|inband] [--te-pt N] [--direction sendrecv|sendonly|\n"
-    "              recvonly|inactive] [--timeout-ms N]\n"
-    "                             open an RTP session on LINE; prints the local port\n"
+    "              recvonly|inactive] [--timeout-ms N] [--leg 0|1] [--conference]\n"
+    "                             open an RTP session on LINE (leg 0 unless --leg); prints the\n"
+    "                             local port\n"
     "  media modify LINE ...      change a session (same options)\n"
-    "  media delete LINE|all      close sessions (RTCP BYE); prints final statistics\n"
+    "  media delete LINE|all [--leg 0|1]\n"
+    "                             close sessions (every leg of LINE unless --leg; RTCP BYE);\n"
+    "                             prints final statistics\n"
     "  media list [--json]        sessions with statistics, and per media process totals\n"
     "  media tone LINE dial|ringback|busy|congestion|call-waiting|stop [--country US|UK|DE|FR]\n";
 
@@ -133,6 +136,10 @@ std::string ParseSessionOptions(const std::vector<std::string>& args, size_t i,
                                 media::v1::SessionParams& params) {
   for (; i < args.size(); ++i) {
     const std::string& option = args[i];
+    if (option == "--conference") {
+      params.set_conference(true);
+      continue;
+    }
     if (i + 1 >= args.size()) return option + " needs a value";
     const std::string& value = args[++i];
     if (option == "--remote") {
@@ -191,6 +198,9 @@ std::string ParseSessionOptions(const std::vector<std::string>& args, size_t i,
         params.set_telephone_event_pt(*number);
       } else if (option == "--timeout-ms") {
         params.set_rtp_timeout_ms(*number);
+      } else if (option == "--leg") {
+        if (*number > 1) return "--leg is 0 or 1";
+        params.set_leg(*number);
       } else {
         return "unknown option '" + option + "'";
       }
@@ -263,9 +273,17 @@ int RunMedia(const std::vector<std::string>& args, bus::Client& client, Duration
     return 0;
   }
   if (verb == "delete") {
-    if (args.size() > 2) return Usage("media delete: too many arguments");
     media::v1::DeleteSessionRequest request;
     request.set_line(*line);
+    request.set_all_legs(true);
+    if (args.size() == 4 && args[2] == "--leg") {
+      auto leg = ParseUint(args[3]);
+      if (!leg || *leg > 1) return Usage("media delete: --leg is 0 or 1");
+      request.set_leg(*leg);
+      request.set_all_legs(false);
+    } else if (args.size() > 2) {
+      return Usage("media delete: unknown arguments (only --leg 0|1)");
+    }
     auto reply = Ask<media::v1::DeleteSessionReply>(client, request, timeout);
     if (!reply) return 3;
     media::v1::ListSessionsReply final_stats;

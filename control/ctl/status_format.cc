@@ -80,4 +80,18 @@ std::string FormatRegistrations(const signaling::v1::RegistrationListReply& list
   return out;
 }
 
+std::string FormatCalls(const signaling::v1::CallListReply& list) {
+  if (list.calls_size() == 0) return "no calls\n";
+  std::string out = fmt::format("{:<10} {:>4}  {:<9}  {:<22} {:<16} {:<16} {:>8}  {:<6} {}\n", "CALL", "LINE",
+                                "DIRECTION", "STATE", "CALLING", "CALLED", "DURATION", "CODEC", "REMOTE");
+  for (const auto& call : list.calls()) {
+    out += fmt::format(
+        "{:<10} {:>4}  {:<9}  {:<22} {:<16} {:<16} {:>8}  {:<6} {}\n", call.call_ref(), call.line(),
+        call.direction(), call.state(), call.calling_number(), call.called_number(),
+        call.duration_ms() > 0 ? FormatDuration(call.duration_ms()) : "-",
+        call.codec().empty() ? "-" : call.codec(), call.remote_media().empty() ? "-" : call.remote_media());
+  }
+  return out;
+}
+
 }  // namespace linegate::control::ctl

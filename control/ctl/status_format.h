@@ -4,6 +4,7 @@
 #include <string>
 
 #include "linegate/process/v1/process.pb.h"
+#include "linegate/signaling/v1/call.pb.h"
 #include "linegate/signaling/v1/registration.pb.h"
 
 namespace linegate::control::ctl {
@@ -14,5 +15,8 @@ std::string FormatDuration(int64_t ms);
 std::string FormatStatus(const process::v1::StatusReply& status);
 // One row per registration: id, kind, AOR, state, expiry, last response, registrar.
 std::string FormatRegistrations(const signaling::v1::RegistrationListReply& list);
+// One row per call: ref, line, direction, state, calling, called, duration, codec,
+// remote media; "no calls" when there is none.
+std::string FormatCalls(const signaling::v1::CallListReply& list);
 
 }  // namespace linegate::control::ctl
