@@ -862,7 +862,8 @@ void CallAgent::OnCancel(const transaction::IncomingRequest& request) {
   Release(*call, 487, ReasonFor(487), true);
 }
 
-void CallAgent::RejectInvite(Call& call, uint16_t status, std::string_view reason) {
+void CallAgent::RejectInvite(Call& call, uint16_t status, std::string_view reason,
+                             std::string_view extra_headers) {
   if (call.invite_server == 0) return;
   const TransactionId transaction = call.invite_server;
   call.invite_server = 0;
@@ -876,7 +877,8 @@ void CallAgent::RejectInvite(Call& call, uint16_t status, std::string_view reaso
   transport::Received received;
   received.source = call.invite_source;
   received.protocol = call.invite_protocol;
-  std::string response = BuildUasResponse(*scratch_, received, status, reason, call.local_tag, "", "");
+  std::string response =
+      BuildUasResponse(*scratch_, received, status, reason, call.local_tag, extra_headers, "");
   Status sent = transactions_.Respond(transaction, std::move(response));
   if (!sent.ok()) log::Debug("call: final response not sent", {{"status", status}, {"error", sent.error()}});
 }
@@ -1989,6 +1991,16 @@ bool CallAgent::OnFailure(TransactionId transaction, bool timeout, std::string_v
 // ---------------------------------------------------------------------------------
 // Call control: both directions
 
+// A number becomes sip:number@<our domain, else the peer's address>; a URI stays.
+std::optional<std::string> CallAgent::TargetUri(const Call& call, const std::string& target) const {
+  if (target.rfind("sip:", 0) == 0 || target.rfind("sips:", 0) == 0 || target.rfind("tel:", 0) == 0) {
+    return target;
+  }
+  if (!registration::IsValidUserPart(target)) return std::nullopt;
+  const std::string host = config_.domain.empty() ? UriHost(call.peer.address) : config_.domain;
+  return "sip:" + target + "@" + host;
+}
+
 CallOutcome CallAgent::EndCall(const pb::EndCallRequest& request) {
   Call* call = Find(request.call_ref());
   if (call == nullptr) return CallRefusal{CallRefusal::Kind::kNotFound, "no call " + request.call_ref()};
@@ -2004,7 +2016,17 @@ CallOutcome CallAgent::EndCall(const pb::EndCallRequest& request) {
                                     ? static_cast<uint16_t>(request.status())
                                     : uint16_t{480};
         const std::string reason = SafeReason(request.reason(), status);
-        RejectInvite(*call, status, reason);
+        // Call forwarding (RFC 3261 21.3.3): a 3xx names where to call instead.
+        std::string extra;
+        if (status < 400 && !request.contact().empty()) {
+          auto target = TargetUri(*call, request.contact());
+          if (!target) {
+            return CallRefusal{CallRefusal::Kind::kInvalidArgument,
+                               "contact '" + request.contact() + "' is not a SIP user"};
+          }
+          extra = "Contact: <" + *target + ">\r\n";
+        }
+        RejectInvite(*call, status, reason, extra);
         Release(*call, status, reason, false);
         return std::nullopt;
       }
@@ -2053,14 +2075,12 @@ CallOutcome CallAgent::TransferCall(const pb::TransferCallRequest& request) {
   if (call->state != CallState::kConfirmed) {
     return CallRefusal{CallRefusal::Kind::kInvalidArgument, "call " + call->call_ref + " is not established"};
   }
-  std::string target = request.target();
-  if (target.rfind("sip:", 0) != 0 && target.rfind("sips:", 0) != 0 && target.rfind("tel:", 0) != 0) {
-    if (!registration::IsValidUserPart(target)) {
-      return CallRefusal{CallRefusal::Kind::kInvalidArgument, "target '" + target + "' is not a SIP user"};
-    }
-    const std::string host = config_.domain.empty() ? UriHost(call->peer.address) : config_.domain;
-    target = "sip:" + target + "@" + host;
+  auto uri = TargetUri(*call, request.target());
+  if (!uri) {
+    return CallRefusal{CallRefusal::Kind::kInvalidArgument,
+                       "target '" + request.target() + "' is not a SIP user"};
   }
+  std::string target = *uri;
   if (!request.replaces_call_ref().empty()) {
     Call* consultation = Find(request.replaces_call_ref());
     if (consultation == nullptr || consultation->remote_tag.empty()) {

@@ -157,7 +157,11 @@ class CallAgent {
   void OnInvite(const transaction::IncomingRequest& request);
   void OnCancel(const transaction::IncomingRequest& request);
   // The final non-2xx answer to the call's unanswered INVITE.
-  void RejectInvite(Call& call, uint16_t status, std::string_view reason);
+  void RejectInvite(Call& call, uint16_t status, std::string_view reason,
+                    std::string_view extra_headers = "");
+  // The SIP URI of a transfer or forwarding target given as a number or a URI; nullopt
+  // when it is neither.
+  std::optional<std::string> TargetUri(const Call& call, const std::string& target) const;
   void OnAnswerLimit(const std::string& call_ref, bool invite_expired);
   void OnInDialogRequest(Call& call, const transaction::IncomingRequest& request);
   void OnReOffer(Call& call, const transaction::IncomingRequest& request);

@@ -489,6 +489,27 @@ TEST_F(CallAgentTest, UasEndCallBeforeAnswerSendsFinalStatus) {
   EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 480 Temporarily Unavailable");
 }
 
+TEST_F(CallAgentTest, UasForwardingIs302WithTheTargetAsContact) {
+  Deliver(Invite("z9hG4bKinv1"));
+  TakeEvents();
+  pb::EndCallRequest end;
+  end.set_call_ref("s-1");
+  end.set_status(302);
+  end.set_reason("Moved Temporarily");
+  end.set_contact("3005");
+  EXPECT_FALSE(agent_.EndCall(end).has_value());
+  std::vector<Sent> sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(StartLine(sent[0].bytes), "SIP/2.0 302 Moved Temporarily");
+  EXPECT_NE(sent[0].bytes.find("\r\nContact: <sip:3005@"), std::string::npos) << sent[0].bytes;
+
+  Deliver(Invite("z9hG4bKinv2", kOffer, "call2@peer"));
+  TakeEvents();
+  end.set_call_ref("s-2");
+  end.set_contact("not a user");
+  EXPECT_TRUE(agent_.EndCall(end).has_value());
+}
+
 TEST_F(CallAgentTest, UasUnansweredInviteEndsAtItsExpiresOrOurLimit) {
   Deliver(Invite("z9hG4bKinv1", kOffer, "call1@peer", "Expires: 30\r\n"));
   TakeEvents();
