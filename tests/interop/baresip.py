@@ -178,21 +178,34 @@ net_interface 127.0.0.1
         files = sorted(glob.glob(os.path.join(self.dir, "dump-*-dec.wav")), key=os.path.getmtime)
         return files[-1] if files else None
 
-    def measure_received(self, skip_s=0.5, seconds=1.0):
-        """Frequency and level of what baresip received in its last call, from
-        skip_s into it. baresip writes the WAV as it goes, so this works during a call."""
+    def received_samples(self):
+        """What baresip received in its last call, as 16-bit samples. sndfile writes its
+        WAV in large buffered chunks: read it after the call ended."""
         path = self.received_wav()
         if path is None:
-            return None
+            return []
         with open(path, "rb") as f:
-            data = f.read()
-        pcm = data[44:]  # canonical 44-byte header of sndfile's WAV
-        samples = [int.from_bytes(pcm[i:i + 2], "little", signed=True) for i in range(0, len(pcm) - 1, 2)]
-        start = int(skip_s * rtp_peer.SAMPLE_RATE)
-        window = samples[start:start + int(seconds * rtp_peer.SAMPLE_RATE)]
-        if len(window) < rtp_peer.SAMPLE_RATE // 4:
-            return None
-        return rtp_peer.measure_tone(window)
+            pcm = f.read()[44:]  # canonical 44-byte header of sndfile's WAV
+        return [int.from_bytes(pcm[i:i + 2], "little", signed=True) for i in range(0, len(pcm) - 1, 2)]
+
+    def tone_windows(self, window_s=0.25):
+        """(start_s, ToneMeasurement) of consecutive windows of the last call's audio."""
+        samples = self.received_samples()
+        size = int(window_s * rtp_peer.SAMPLE_RATE)
+        return [(start / rtp_peer.SAMPLE_RATE, rtp_peer.measure_tone(samples[start:start + size]))
+                for start in range(0, len(samples) - size + 1, size)]
+
+    def heard_seconds(self, frequency_hz, level_dbm0=-10.0, hz_tolerance=5.0, db_tolerance=1.5):
+        """How long (longest run of windows) the last call carried that tone."""
+        best = run = 0.0
+        for _, m in self.tone_windows():
+            # The tone's own level: a residue of the far end's audio may ride along.
+            if abs(m.frequency_hz - frequency_hz) <= hz_tolerance and abs(m.tone_level_dbm0 - level_dbm0) <= db_tolerance:
+                run += 0.25
+                best = max(best, run)
+            else:
+                run = 0.0
+        return best
 
     def read_log(self):
         try:

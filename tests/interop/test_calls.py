@@ -10,6 +10,7 @@ import re
 import sys
 import time
 import unittest
+import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -18,6 +19,7 @@ from harness import GatewayTestCase, config_text, free_port, wait_for  # noqa: E
 from kamailio import Kamailio  # noqa: E402
 from baresip import Baresip  # noqa: E402
 import sipp_calls  # noqa: E402
+from rtp_capture import RtpCapture  # noqa: E402
 import rtp_peer  # noqa: E402
 
 LISTEN = re.compile(r"heard (?:([0-9.]+) Hz at (-?[0-9.]+) dBm0.*?|silence.*?); (?:no DTMF|DTMF ([0-9A-D*#]+))")
@@ -25,6 +27,7 @@ DOMAIN = "gw.test"
 FXS = 8
 FXO_LINE = 9
 PHONE_NUMBERS = {line: f"{2000 + line}" for line in range(1, FXS + 1)}
+FXO_NUMBER = "2009"
 SIP_USERS = {"100": "pw-100", "200": "pw-200", "201": "pw-201", "202": "pw-202", "300": "pw-300"}
 # US call progress tones: dial 350+440, ringback 440+480, busy/reorder 480+620 Hz.
 DIAL_TONE = (350, 440)
@@ -35,7 +38,8 @@ def calls_config(runtime_dir, sip_port, kamailio_port, sipp_routes=""):
     endpoints = "".join(
         f"    - line: {line}\n      phone_number: \"{number}\"\n      password: pw-{number}\n"
         for line, number in PHONE_NUMBERS.items())
-    endpoints += f"    - line: {FXO_LINE}\n      phone_number: \"2009\"\n      fxo_destination: \"300\"\n"
+    endpoints += (f"    - line: {FXO_LINE}\n      phone_number: \"{FXO_NUMBER}\"\n      password: pw-{FXO_NUMBER}\n"
+                  "      fxo_destination: \"300\"\n")
     signaling = f"""  domain: {DOMAIN}
   registration:
     mode: per_endpoint
@@ -72,6 +76,12 @@ def calls_config(runtime_dir, sip_port, kamailio_port, sipp_routes=""):
     return text
 
 
+def read_wav(path):
+    with wave.open(path) as w:
+        data = w.readframes(w.getnframes())
+    return [int.from_bytes(data[i:i + 2], "little", signed=True) for i in range(0, len(data) - 1, 2)]
+
+
 class CallTestCase(GatewayTestCase):
     """A gateway whose eight phone numbers register with a fresh Kamailio that proxies
     calls and challenges every INVITE."""
@@ -79,7 +89,7 @@ class CallTestCase(GatewayTestCase):
     def setUp(self):
         super().setUp()
         self.peers = []
-        users = {**{n: f"pw-{n}" for n in PHONE_NUMBERS.values()}, **SIP_USERS}
+        users = {**{n: f"pw-{n}" for n in [*PHONE_NUMBERS.values(), FXO_NUMBER]}, **SIP_USERS}
         self.sipp_uas_port = free_port()
         self.kamailio = Kamailio(users, domain=DOMAIN, calls=True, min_expires=10,
                                  static_routes={"486": f"127.0.0.1:{self.sipp_uas_port}"}).start()
@@ -161,15 +171,24 @@ class CallTestCase(GatewayTestCase):
             self.assertAlmostEqual(dbm0, level, delta=1.5, msg=what)
 
     def assert_hears_one_of(self, line, frequencies, what):
-        hz, _ = self.listen(line, 400)
-        self.assertIsNotNone(hz, f"{what}: silence\n{self.gateway_log()[-3000:]}")
-        self.assertTrue(any(abs(hz - f) < 8 for f in frequencies), f"{what}: heard {hz} Hz, expected {frequencies}")
+        """Busy and reorder tones are cadenced (0.5/0.5 s, 0.25/0.25 s) and quiet (US:
+        -24 dBm0 per frequency): short listens until one falls in an on period."""
+        heard = []
+        for _ in range(8):
+            hz, dbm0 = self.listen(line, 200)
+            heard.append((hz, dbm0))
+            if hz is not None and any(abs(hz - f) < 8 for f in frequencies):
+                return
+        self.fail(f"{what}: heard {heard}, expected one of {frequencies}\n{self.gateway_log()[-3000:]}")
 
-    def assert_peer_hears(self, peer, expected_hz, skip_s, what):
-        measured = wait_for(lambda: peer.measure_received(skip_s=skip_s, seconds=0.5), timeout=3.0, step=0.2)
-        self.assertIsNotNone(measured, f"{what}: nothing recorded\n{peer.read_log()[-2000:]}")
-        self.assertAlmostEqual(measured.frequency_hz, expected_hz, delta=5, msg=f"{what}: {measured}")
-        self.assertAlmostEqual(measured.level_dbm0, -10, delta=1.5, msg=f"{what}: {measured}")
+    def assert_peer_heard(self, peer, expected_hz, what, seconds=0.5):
+        """After its call ended: baresip received the tone at -10 dBm0 for `seconds`."""
+        wait_for(lambda: peer.received_wav() and os.path.getmtime(peer.received_wav()) < time.time() - 0.3,
+                 timeout=3.0, step=0.1)
+        heard = peer.heard_seconds(expected_hz)
+        windows = [(t, round(m.frequency_hz), round(m.tone_level_dbm0, 1), round(m.level_dbm0, 1))
+                   for t, m in peer.tone_windows()]
+        self.assertGreaterEqual(heard, seconds, f"{what}: {expected_hz} Hz for {heard} s; windows {windows}")
 
 
 class IpToTelTest(CallTestCase):
@@ -184,11 +203,9 @@ class IpToTelTest(CallTestCase):
         self.assertTrue(shown, f"{self.line_status(3)}\n{self.gateway_log()[-4000:]}")
         self.ok("line", "3", "offhook")
         self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 5), alice.read_log()[-2000:])
-        established = time.monotonic()
         self.ok("line", "3", "tone", "1004", "-10")
         time.sleep(1.0)
         self.assert_tone(3, 697, what="phone hears baresip")
-        self.assert_peer_hears(alice, 1004, skip_s=time.monotonic() - established - 0.6, what="baresip hears phone")
         self.ok("line", "3", "tone", "off")
         return alice
 
@@ -196,7 +213,11 @@ class IpToTelTest(CallTestCase):
         alice = self.call_line_3()
         alice.hangup()
         self.assertTrue(self.wait_no_calls(), self.calls())
-        # The far end hung up: the phone hears reorder/busy tone until it hangs up.
+        self.assert_peer_heard(alice, 1004, "baresip heard the phone")
+        # The far end hung up: an 800 ms open-loop disconnect tells the phone so, then it
+        # hears reorder tone until it hangs up.
+        time.sleep(1.0)
+        self.assertIn("disconnects seen 1", self.line_status(3))
         self.assert_hears_one_of(3, BUSY_TONE, "after remote BYE")
         self.ok("line", "3", "onhook")
         rows = self.wait_cdr(1)
@@ -216,6 +237,7 @@ class IpToTelTest(CallTestCase):
         alice = self.call_line_3()
         self.ok("line", "3", "onhook")
         self.assertIsNotNone(alice.wait_event("CALL_CLOSED", 5), alice.read_log()[-2000:])
+        self.assert_peer_heard(alice, 1004, "baresip heard the phone")
         rows = self.wait_cdr(1)
         self.assertEqual(rows[0]["released_by"], "tel", rows)
 
@@ -233,14 +255,13 @@ class TelToIpTest(CallTestCase):
         self.ok("line", "5", "dial", "200#")
         self.assertIsNotNone(bob.wait_event("CALL_ESTABLISHED", 8),
                              f"{bob.read_log()[-2000:]}\n{self.gateway_log()[-4000:]}")
-        established = time.monotonic()
         self.assertIn("challenge INVITE from 2005", self.kamailio.read_log())
         self.ok("line", "5", "tone", "1004", "-10")
         time.sleep(1.0)
         self.assert_tone(5, 852, what="phone hears baresip")
-        self.assert_peer_hears(bob, 1004, skip_s=time.monotonic() - established - 0.6, what="baresip hears phone")
         self.ok("line", "5", "onhook")
         self.assertIsNotNone(bob.wait_event("CALL_CLOSED", 5), bob.read_log()[-2000:])
+        self.assert_peer_heard(bob, 1004, "baresip heard the phone")
         rows = self.wait_cdr(1)
         self.assertEqual(rows[0]["direction"], "tel-to-ip", rows)
         self.assertEqual(rows[0]["callee"], "200", rows)
@@ -269,7 +290,7 @@ class FailureTest(CallTestCase):
         time.sleep(0.3)
         self.ok("line", "2", "dial", "486#")
         self.assertEqual(uas.wait(15), 0, uas.trace())
-        time.sleep(0.5)
+        time.sleep(1.2)  # past the 800 ms open-loop disconnect that tells the phone first
         self.assert_hears_one_of(2, BUSY_TONE, "busy tone after 486")
 
     def test_unknown_number_404(self):
@@ -367,39 +388,62 @@ class SupplementaryTest(CallTestCase):
         self.assert_tone(6, 697, what="after a second flash, the first caller again")
 
     def test_three_way_conference(self):
+        if not RtpCapture.available():
+            self.skipTest("needs tshark and root to capture on lo")
         alice = self.phone("201", tone_hz=697, answer_auto=True)
         bob = self.phone("202", tone_hz=1209, answer_auto=True)
+        capture = RtpCapture(20000, 29999).start()
+        self.addCleanup(capture.close)
         self.ok("line", "5", "offhook")
         time.sleep(0.3)
         self.ok("line", "5", "dial", "201#")
         self.assertIsNotNone(alice.wait_event("CALL_ESTABLISHED", 8), self.gateway_log()[-4000:])
+        time.sleep(0.3)  # the keypad's last tone has ended
         self.ok("line", "5", "flash")
         time.sleep(0.5)
         self.ok("line", "5", "dial", "202#")
         self.assertIsNotNone(bob.wait_event("CALL_ESTABLISHED", 8), self.gateway_log()[-4000:])
+        time.sleep(0.3)
         self.ok("line", "5", "flash")  # conference
         self.assertTrue(wait_for(lambda: all(self.session_conference(5)), timeout=5.0, step=0.1))
+        legs = {s["leg"] if "leg" in s else 0: s for s in self.sessions(5)}
         self.ok("line", "5", "tone", "1633", "-10")
-        time.sleep(1.5)
-        # Each party hears the other two: check each baresip's recording for both tones.
-        for peer, others in ((alice, (1633, 1209)), (bob, (1633, 697))):
-            samples = self.recent_samples(peer, 0.5)
-            for hz in others:
-                level = rtp_peer.tone_level_dbm0(samples, hz)
-                self.assertGreater(level, -20, f"{peer.user} hears {hz} Hz at {level:.1f} dBm0")
+        time.sleep(1.0)
+        # The phone hears both far ends.
+        self.ok("line", "5", "record", os.path.join(self.dir, "line5.wav"), "0.5")
+        time.sleep(0.8)
+        line_samples = read_wav(os.path.join(self.dir, "line5.wav"))
+        for hz in (697, 1209):
+            self.assertGreater(rtp_peer.tone_level_dbm0(line_samples, hz), -14, f"phone hears {hz} Hz")
         self.ok("line", "5", "tone", "off")
+        self.ok("line", "5", "onhook")  # ends both calls
+        for peer in (alice, bob):
+            self.assertIsNotNone(peer.wait_event("CALL_CLOSED", 5), peer.read_log()[-2000:])
+        # Each far end was sent the other two at once: windows of the gateway's RTP to it
+        # where both other tones are present near their -10 dBm0.
+        streams = capture.streams()
+        for leg, others in ((0, (1633, 1209)), (1, (1633, 697))):
+            session = legs[leg]
+            remote_port = int(session["remote"].rsplit(":", 1)[1])
+            samples = streams.get((int(session["local_port"]), remote_port), [])
+            both, levels = 0, []
+            for start in range(0, len(samples) - 2000, 2000):
+                window = samples[start:start + 2000]
+                pair = [rtp_peer.tone_level_dbm0(window, hz) for hz in others]
+                levels.append([round(v, 1) for v in pair])
+                if all(v > -14 for v in pair):
+                    both += 1
+            self.assertGreaterEqual(both, 3, f"leg {leg} should carry {others}: levels per 0.25 s {levels}; "
+                                             f"streams {[(k, len(v)) for k, v in streams.items()]}")
+
+    def sessions(self, line):
+        listed = json.loads(self.ok("media", "list", "--json"))
+        return [s for s in listed.get("sessions", []) if s["line"] == line]
 
     def session_conference(self, line):
         listed = json.loads(self.ok("media", "list", "--json"))
         flags = [s.get("params", {}).get("conference", False) for s in listed.get("sessions", []) if s["line"] == line]
         return flags if len(flags) == 2 else [False]
-
-    def recent_samples(self, peer, seconds):
-        path = peer.received_wav()
-        with open(path, "rb") as f:
-            data = f.read()[44:]
-        samples = [int.from_bytes(data[i:i + 2], "little", signed=True) for i in range(0, len(data) - 1, 2)]
-        return samples[-int(seconds * 8000):]
 
     def test_fxo_incoming_with_polarity_reversal_disconnect(self):
         carol = self.phone("300", tone_hz=941, answer_auto=True)
