@@ -226,6 +226,9 @@ class LineSignalingTest(MediaTestCase):
 
     fxs = 2
     fxo = 1
+    # These tests look at the exchange's rings and caller ID themselves: call control
+    # must not answer the FXO line after its usual two rings.
+    supervision = "calls:\n  fxo_answer_rings: 20\n"
 
     def watch(self, seconds):
         import subprocess

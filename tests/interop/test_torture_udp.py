@@ -63,7 +63,8 @@ INVITE_CODES = (404, 488)
 
 TABLE = {
     # 3.1.1 valid: must parse, then the UAS answers as for any request of the method.
-    "wsinv": Row(INVITE_CODES, "3.1.1.1 must parse (folding, odd LWS, escapes). " + INVITE_ANSWER),
+    "wsinv": Row((481,), "3.1.1.1 must parse (folding, odd LWS, escapes). Its To has a tag: a request "
+                 "inside a dialog the gateway does not have, 481 (RFC 3261 12.2.2)"),
     "intmeth": Row((501,), "3.1.1.2 must parse; unknown method: endpoint 501 with Allow", headers=ALLOW),
     "esc01": Row(INVITE_CODES, "3.1.1.3 must parse (% escapes in URIs). " + INVITE_ANSWER),
     "escnull": Row((405,), "3.1.1.4 must parse; REGISTER to a non-registrar: 405 with Allow", headers=ALLOW),
