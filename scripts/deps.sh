@@ -11,7 +11,7 @@ packages=(
   libdpdk-dev iproute2 ethtool iputils-ping
   libspandsp-dev libbcg729-dev libopus-dev libspeexdsp-dev dahdi-source
   rtpengine-daemon
-  kamailio sip-tester baresip
+  kamailio sip-tester baresip tshark
 )
 if [ "${LINEGATE_DEPS_EXTRA:-}" != "" ]; then
   read -r -a extra <<<"$LINEGATE_DEPS_EXTRA"
