@@ -19,7 +19,7 @@ The SIPp ceiling runs the same UAC against a generated SIPp UAS (180, 200 with S
 BYE, 200; -rtp_echo), same hold time, no line limit.
 
 Rate search, per side and per repetition: steps of offered calls per second (--rates,
-default 10,20,40,60,80,100,120; --sipp-rates for the SIPp side, default the same), each
+default 10,20,30,40,45,50,60: the 240-line ceiling is near 49; --sipp-rates for the SIPp side), each
 step one SIPp UAC run of rate x --step-seconds calls (default 20 s) at -r rate, with
 -l --lines for the gateway (the lines bound concurrency) and no limit for SIPp vs SIPp
 (--sipp-limit). A step passes when every call completed (successful + failed = attempted),
@@ -27,8 +27,11 @@ failed calls are under 0.1 % (--max-failure-percent), and the achieved rate of c
 starts (from the per-call rtt records) is at least 95 % of the offered rate (SIPp's -l
 throttles the rate silently when the lines are full). The search stops at the first
 failing step; the maximum sustained rate is the highest passing step. With L lines the
-ceiling is about L / (hold + setup + release) calls per second: printed beside it, from
-the measured setup and release latencies.
+ceiling is about L / (hold + setup + line release) calls per second: printed beside it,
+from the measured setup latency and the line's release cycle: after the BYE, control
+signals the disconnect to the phone (800 ms open loop), the auto-answering phone hangs
+up when it ends, and an on-hook is recognised once the break outlasts a hook flash
+(1000 ms): LINE_RELEASE_S = 1.8 s during which the line cannot take a new call.
 
 Per step: calls attempted/successful/failed, failures by SIPp counter
 (Failed*(C) of the -trace_stat CSV) and by SIP status received (from SIPp's error log),
@@ -69,6 +72,10 @@ import tempfile
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the sources it imports
+# After a BYE the line is busy for the disconnect signal (calls: 800 ms) and the on-hook
+# recognition (a break longer than a hook flash, 1000 ms) before it can ring again.
+LINE_RELEASE_S = 1.8
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_DIR = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
@@ -669,9 +676,10 @@ def main():
     parser.add_argument("--lines", type=int, default=240, help="simulated FXS lines (default 240)")
     parser.add_argument("--auto-answer-ms", type=int, default=100, help="sim auto_answer_ms (default 100)")
     parser.add_argument("--hold", type=float, default=3.0, help="seconds between ACK and BYE (default 3)")
-    parser.add_argument("--rates", default="10,20,40,60,80,100,120",
+    parser.add_argument("--rates", default="10,20,30,40,45,50,60",
                         help="offered calls per second, ascending (gateway side)")
-    parser.add_argument("--sipp-rates", help="the same for SIPp vs SIPp (default: --rates)")
+    parser.add_argument("--sipp-rates", default="50,100,200,300,400",
+                        help="the same for SIPp vs SIPp (default 50,100,200,300,400: it has no line limit)")
     parser.add_argument("--step-seconds", type=float, default=20.0,
                         help="length of one step: rate x this many calls (default 20)")
     parser.add_argument("--sipp-limit", type=int, default=0,
@@ -763,8 +771,9 @@ def main():
         print(f"- linegate max concurrent calls (SIPp CurrentCall, any step): {fmt(conc, '{:.0f}')} "
               f"(lines: {args.lines})")
         if p50 is not None and rel is not None:
-            print(f"- line-bound ceiling: {args.lines} / ({args.hold:g} s + {p50 / 1000:.3f} s + {rel / 1000:.3f} s) "
-                  f"= {args.lines / (args.hold + p50 / 1000 + rel / 1000):.1f} calls/s")
+            cycle = args.hold + p50 / 1000 + rel / 1000 + LINE_RELEASE_S
+            print(f"- line-bound ceiling: {args.lines} / ({args.hold:g} s hold + {p50 / 1000:.3f} s setup + "
+                  f"{rel / 1000:.3f} s BYE + {LINE_RELEASE_S} s line release) = {args.lines / cycle:.1f} calls/s")
         print(f"- linegate CPU per call (all gateway processes, at the max sustained rate): {fmt(cpu)} ms")
         cdrs = [(p["best"].get("cdrs"), p["best"]["successful"]) for p in lg if p["best"]]
         left = [s.get("left_active") for p in lg for s in p["steps"] if s.get("left_active")]
