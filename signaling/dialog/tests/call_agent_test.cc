@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <string>
 #include <vector>
 
 #include "signaling/auth/digest_response.h"
+#include "signaling/dialog/tests/call_agent_harness.h"
 #include "signaling/sip/sip_serializer.h"
 
 namespace linegate::signaling::dialog {
@@ -19,56 +19,10 @@ namespace pb = linegate::signaling::v1;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class SeededRandom final : public auth::RandomSource {
- public:
-  Status Fill(std::span<uint8_t> out) override {
-    for (uint8_t& b : out) b = static_cast<uint8_t>(engine_() >> 56);
-    return Status::Ok();
-  }
-
- private:
-  std::mt19937_64 engine_{42};
-};
-
-struct Sent {
-  transport::Destination destination;
-  std::string bytes;
-};
-
-class RecordingTransport final : public transport::Transport {
- public:
-  Status Send(const transport::Destination& destination, std::span<const char> message) override {
-    sent.push_back({destination, std::string(message.data(), message.size())});
-    return Status::Ok();
-  }
-  std::optional<transport::SocketAddress> LocalAddress(transport::Protocol) const override {
-    return transport::SocketAddress::Parse("192.0.2.10", 5060);
-  }
-  std::vector<Sent> sent;
-};
-
-// The TransactionUser SipStack would be, reduced to the routing to the agent.
-class ForwardingUser final : public transaction::TransactionUser {
- public:
-  void OnRequest(const transaction::IncomingRequest& request) override { agent->OnRequest(request); }
-  void OnStrayAck(const sip::Message& ack, const transport::Received& received) override {
-    agent->OnStrayAck(ack, received);
-  }
-  void OnStrayResponse(const sip::Message& response, const transport::Received& received) override {
-    agent->OnStrayResponse(response, received);
-  }
-  void OnResponse(transaction::TransactionId id, const sip::Message& response) override {
-    agent->OnResponse(id, response);
-  }
-  void OnTimeout(transaction::TransactionId id, transaction::TransactionKind kind) override {
-    agent->OnTimeout(id, kind);
-  }
-  void OnTransportError(transaction::TransactionId id, transaction::TransactionKind,
-                        std::string_view error) override {
-    agent->OnTransportError(id, error);
-  }
-  CallAgent* agent = nullptr;
-};
+using harness::ForwardingUser;
+using harness::RecordingTransport;
+using harness::SeededRandom;
+using harness::Sent;
 
 constexpr std::string_view kOffer =
     "v=0\r\n"
