@@ -238,7 +238,13 @@ class Harness {
 
   dialog::CallAgentHooks Hooks() {
     dialog::CallAgentHooks hooks;
-    hooks.on_event = [this](const pb::CallEvent& event) { events_.push_back(event); };
+    hooks.on_event = [this](const pb::CallEvent& event) {
+      // Events cross the bus to call control: whatever the peer sent, they must
+      // serialize to something control can parse (proto3 strings must be UTF-8).
+      pb::CallEvent again;
+      if (!again.ParseFromString(event.SerializeAsString())) std::abort();
+      events_.push_back(event);
+    };
     hooks.proxy_of = [](std::string_view name) -> std::optional<transport::Destination> {
       if (name != "main") return std::nullopt;
       transport::Destination d;
@@ -335,6 +341,8 @@ class Harness {
     // Every call the agent holds is listed, and none in a state it cannot be in.
     const pb::DialogListReply list = agent_.ListDialogs();
     if (static_cast<size_t>(list.dialogs_size()) != agent_.size()) std::abort();
+    pb::DialogListReply again;
+    if (!again.ParseFromString(list.SerializeAsString())) std::abort();
     for (const pb::DialogInfo& info : list.dialogs()) {
       if (info.state() == "terminated") std::abort();
     }

@@ -1240,5 +1240,37 @@ TEST_F(CallAgentTest, IncomingInviteWithReplacesNamesTheReplacedCall) {
   EXPECT_EQ(StartLine(sent.back().bytes), "SIP/2.0 481 Call/Transaction Does Not Exist");
 }
 
+// Events go over the bus as proto3, whose strings must be UTF-8: what the peer wrote in
+// another charset (a Latin-1 display name, %FF in a URI user) must not make the event
+// unparseable for call control (found by call_agent_fuzz).
+TEST_F(CallAgentTest, PeerBytesThatAreNotUtf8BecomeReplacementCharacters) {
+  std::string invite = Invite("z9hG4bKinv1");
+  invite.replace(invite.find("\"Alice\""), 7, "\"Jos\xe9 \xc3\xa9\"");
+  invite.replace(invite.find("sip:2000@example.com"), 8, "sip:20%FF");
+  Deliver(invite);
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].incoming().calling_name(), "Jos\xef\xbf\xbd \xc3\xa9");
+  EXPECT_EQ(events[0].incoming().calling_number(), "20\xef\xbf\xbd");
+  pb::CallEvent parsed;
+  EXPECT_TRUE(parsed.ParseFromString(events[0].SerializeAsString()));
+  pb::DialogListReply parsed_list;
+  EXPECT_TRUE(parsed_list.ParseFromString(agent_.ListDialogs().SerializeAsString()));
+
+  pb::AnswerCallRequest answer;
+  answer.set_call_ref("s-1");
+  answer.set_status(200);
+  *answer.mutable_media() = Media();
+  ASSERT_FALSE(agent_.AnswerCall(answer).has_value());
+  const std::string tag = TagOf(HeaderOf(TakeSent().at(0).bytes, "To"));
+  Deliver(InDialog("ACK", tag, 1, "z9hG4bKack1"));
+  Deliver(InDialog("REFER", tag, 2, "z9hG4bKrefer", "Refer-To: <sip:3%C0%AF0@example.com>\r\n"));
+  events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  // An overlong encoding is not UTF-8 either: one replacement per byte.
+  EXPECT_EQ(events[0].transfer_requested().target_number(), "3\xef\xbf\xbd\xef\xbf\xbd" "0");
+  EXPECT_TRUE(parsed.ParseFromString(events[0].SerializeAsString()));
+}
+
 }  // namespace
 }  // namespace linegate::signaling::dialog
