@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <string>
 #include <vector>
 
 #include "signaling/auth/digest_response.h"
+#include "signaling/dialog/tests/call_agent_harness.h"
 #include "signaling/sip/sip_serializer.h"
 
 namespace linegate::signaling::dialog {
@@ -19,56 +19,10 @@ namespace pb = linegate::signaling::v1;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class SeededRandom final : public auth::RandomSource {
- public:
-  Status Fill(std::span<uint8_t> out) override {
-    for (uint8_t& b : out) b = static_cast<uint8_t>(engine_() >> 56);
-    return Status::Ok();
-  }
-
- private:
-  std::mt19937_64 engine_{42};
-};
-
-struct Sent {
-  transport::Destination destination;
-  std::string bytes;
-};
-
-class RecordingTransport final : public transport::Transport {
- public:
-  Status Send(const transport::Destination& destination, std::span<const char> message) override {
-    sent.push_back({destination, std::string(message.data(), message.size())});
-    return Status::Ok();
-  }
-  std::optional<transport::SocketAddress> LocalAddress(transport::Protocol) const override {
-    return transport::SocketAddress::Parse("192.0.2.10", 5060);
-  }
-  std::vector<Sent> sent;
-};
-
-// The TransactionUser SipStack would be, reduced to the routing to the agent.
-class ForwardingUser final : public transaction::TransactionUser {
- public:
-  void OnRequest(const transaction::IncomingRequest& request) override { agent->OnRequest(request); }
-  void OnStrayAck(const sip::Message& ack, const transport::Received& received) override {
-    agent->OnStrayAck(ack, received);
-  }
-  void OnStrayResponse(const sip::Message& response, const transport::Received& received) override {
-    agent->OnStrayResponse(response, received);
-  }
-  void OnResponse(transaction::TransactionId id, const sip::Message& response) override {
-    agent->OnResponse(id, response);
-  }
-  void OnTimeout(transaction::TransactionId id, transaction::TransactionKind kind) override {
-    agent->OnTimeout(id, kind);
-  }
-  void OnTransportError(transaction::TransactionId id, transaction::TransactionKind,
-                        std::string_view error) override {
-    agent->OnTransportError(id, error);
-  }
-  CallAgent* agent = nullptr;
-};
+using harness::ForwardingUser;
+using harness::RecordingTransport;
+using harness::SeededRandom;
+using harness::Sent;
 
 constexpr std::string_view kOffer =
     "v=0\r\n"
@@ -1284,6 +1238,38 @@ TEST_F(CallAgentTest, IncomingInviteWithReplacesNamesTheReplacedCall) {
   std::vector<Sent> sent = TakeSent();
   ASSERT_FALSE(sent.empty());
   EXPECT_EQ(StartLine(sent.back().bytes), "SIP/2.0 481 Call/Transaction Does Not Exist");
+}
+
+// Events go over the bus as proto3, whose strings must be UTF-8: what the peer wrote in
+// another charset (a Latin-1 display name, %FF in a URI user) must not make the event
+// unparseable for call control (found by call_agent_fuzz).
+TEST_F(CallAgentTest, PeerBytesThatAreNotUtf8BecomeReplacementCharacters) {
+  std::string invite = Invite("z9hG4bKinv1");
+  invite.replace(invite.find("\"Alice\""), 7, "\"Jos\xe9 \xc3\xa9\"");
+  invite.replace(invite.find("sip:2000@example.com"), 8, "sip:20%FF");
+  Deliver(invite);
+  std::vector<pb::CallEvent> events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].incoming().calling_name(), "Jos\xef\xbf\xbd \xc3\xa9");
+  EXPECT_EQ(events[0].incoming().calling_number(), "20\xef\xbf\xbd");
+  pb::CallEvent parsed;
+  EXPECT_TRUE(parsed.ParseFromString(events[0].SerializeAsString()));
+  pb::DialogListReply parsed_list;
+  EXPECT_TRUE(parsed_list.ParseFromString(agent_.ListDialogs().SerializeAsString()));
+
+  pb::AnswerCallRequest answer;
+  answer.set_call_ref("s-1");
+  answer.set_status(200);
+  *answer.mutable_media() = Media();
+  ASSERT_FALSE(agent_.AnswerCall(answer).has_value());
+  const std::string tag = TagOf(HeaderOf(TakeSent().at(0).bytes, "To"));
+  Deliver(InDialog("ACK", tag, 1, "z9hG4bKack1"));
+  Deliver(InDialog("REFER", tag, 2, "z9hG4bKrefer", "Refer-To: <sip:3%C0%AF0@example.com>\r\n"));
+  events = TakeEvents();
+  ASSERT_EQ(events.size(), 1u);
+  // An overlong encoding is not UTF-8 either: one replacement per byte.
+  EXPECT_EQ(events[0].transfer_requested().target_number(), "3\xef\xbf\xbd\xef\xbf\xbd" "0");
+  EXPECT_TRUE(parsed.ParseFromString(events[0].SerializeAsString()));
 }
 
 }  // namespace
