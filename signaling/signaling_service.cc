@@ -1,6 +1,7 @@
 #include "signaling/signaling_service.h"
 
 #include "common/bus/envelope.h"
+#include "common/bus/utf8.h"
 #include "common/log.h"
 
 namespace linegate::signaling {
@@ -85,6 +86,7 @@ Status SignalingService::Configure(const config::v1::Config& config) {
     auto previous = last_state_.find(status.id);
     event.set_previous(previous == last_state_.end() ? v1::REGISTRATION_STATE_UNSPECIFIED : previous->second);
     last_state_[status.id] = event.status().state();
+    bus::MakeUtf8Fields(event);  // the registrar's reason phrase is its own text
     // The registration client logs each transition itself; here it becomes an event.
     agent_.client().Publish(event);
   });
@@ -114,6 +116,7 @@ void SignalingService::RegisterBusHandlers() {
           const TimePoint now = agent_.reactor().clock().Now();
           for (const auto& status : stack_->registrations().StatusAll())
             *reply.add_registrations() = ToProto(status, now);
+          bus::MakeUtf8Fields(reply);
         }
         replier.Reply(reply);
       });

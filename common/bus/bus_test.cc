@@ -10,6 +10,7 @@
 
 #include "common/bus/client.h"
 #include "common/bus/server.h"
+#include "common/bus/utf8.h"
 #include "linegate/process/v1/process.pb.h"
 
 namespace linegate::bus {
@@ -334,3 +335,25 @@ TEST(ReactorTimers, ManyTimersOnlyDueOnesAreTouched) {
 
 }  // namespace
 }  // namespace linegate::bus
+
+TEST(Utf8Test, InvalidBytesBecomeReplacementCharactersAndValidTextStays) {
+  std::string text = "Jos\xe9 \xc3\xa9t\xc3\xa9 \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 ok";
+  linegate::bus::MakeUtf8(text);
+  EXPECT_EQ(text,
+            "Jos\xEF\xBF\xBD \xc3\xa9t\xc3\xa9 \xEF\xBF\xBD\xEF\xBF\xBD "
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD ok");
+}
+
+TEST(Utf8Test, EveryStringFieldOfAMessageIsFixedNestedAndRepeatedToo) {
+  linegate::process::v1::StatusReply reply;
+  reply.set_gateway("gw\xff");
+  linegate::process::v1::ProcessStatus* status = reply.add_processes();
+  status->set_name("media\xfe");
+  linegate::bus::MakeUtf8Fields(reply);
+  EXPECT_EQ(reply.gateway(), "gw\xEF\xBF\xBD");
+  EXPECT_EQ(reply.processes(0).name(), "media\xEF\xBF\xBD");
+  std::string bytes;
+  EXPECT_TRUE(reply.SerializeToString(&bytes));
+  linegate::process::v1::StatusReply parsed;
+  EXPECT_TRUE(parsed.ParseFromString(bytes));
+}
