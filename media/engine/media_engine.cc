@@ -474,6 +474,28 @@ Status MediaEngine::SendCallerId(const v1::SendCallerIdRequest& request) {
   return Status::Ok();
 }
 
+Status MediaEngine::SendDigits(const v1::SendDigitsRequest& request) {
+  Channel* channel = FindChannel(request.line());
+  if (channel == nullptr) return Error{"line " + std::to_string(request.line()) + " is not in this shard"};
+  if (request.digits().empty()) return Error{"no digits to send"};
+  if (request.on_ms() > 1000 || request.off_ms() > 1000) return Error{"on_ms and off_ms are at most 1000"};
+  dsp::DtmfGeneratorConfig dtmf;
+  if (request.on_ms() != 0) dtmf.on_ms = static_cast<uint16_t>(request.on_ms());
+  if (request.off_ms() != 0) dtmf.off_ms = static_cast<uint16_t>(request.off_ms());
+  channel->digits.Clear();
+  channel->digits.set_config(dtmf);
+  if (!channel->digits.Queue(request.digits())) {
+    channel->digits_active = false;
+    return Error{"digits must be 0-9 * # A-D or ',' (pause), at most " +
+                 std::to_string(dsp::DtmfGenerator::kCapacity)};
+  }
+  // The digits replace a tone for good: the exchange must not hear dial tone after them.
+  channel->tone_active = false;
+  channel->digits_active = true;
+  log::Info("sending digits", {{"line", request.line()}, {"digits", request.digits()}});
+  return Status::Ok();
+}
+
 Status MediaEngine::SetDigitDetection(uint32_t line, bool enable) {
   Channel* channel = FindChannel(line);
   if (channel == nullptr) return Error{"line " + std::to_string(line) + " is not in this shard"};
@@ -550,7 +572,15 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
     std::fill(out.begin(), out.end(), int16_t{0});
   }
   // Then what plays over the sessions' audio.
-  if (channel.tone_active) channel.tone.Generate(out);
+  if (channel.digits_active) {
+    channel.digits.Generate(out);
+    if (channel.digits.finished()) {
+      channel.digits_active = false;
+      events_->OnDigitsSent(channel.line);
+    }
+  } else if (channel.tone_active) {
+    channel.tone.Generate(out);
+  }
   if (channel.caller_id_pending && now >= channel.caller_id_due) {
     channel.caller_id_pending = false;
     channel.caller_id_active = true;

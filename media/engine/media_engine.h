@@ -25,6 +25,7 @@
 #include "linegate/config/v1/config.pb.h"
 #include "linegate/media/v1/media.pb.h"
 #include "media/dsp/caller_id.h"
+#include "media/dsp/dtmf.h"
 #include "media/dsp/dtmf_detector.h"
 #include "media/dsp/oscillator.h"
 #include "media/engine/rtp_session.h"
@@ -76,6 +77,10 @@ class MediaEngine {
   // In-band DTMF detection on a line without a session (dialling after off-hook);
   // switched off by itself when a session is created on the line.
   Status SetDigitDetection(uint32_t line, bool enable);
+  // DTMF to the line, with or without a session (an FXO line dialling the exchange):
+  // the digits replace whatever the line would hear, a tone included, until the last
+  // has ended; then EngineEvents::OnDigitsSent. Replaces digits still queued.
+  Status SendDigits(const v1::SendDigitsRequest& request);
 
   // Data plane: one run-to-completion pass.
   void Poll();
@@ -131,6 +136,9 @@ class MediaEngine {
     dsp::CadencedToneGenerator tone;
     bool tone_active = false;
     dsp::CallerIdGenerator caller_id;
+    // SendDigits: DTMF towards the line.
+    dsp::DtmfGenerator digits;
+    bool digits_active = false;
     // FXO lines: the exchange's caller ID, decoded from what the line sends on-hook.
     bool fxo = false;
     std::unique_ptr<dsp::CallerIdReceiver> fsk_receiver;
