@@ -249,6 +249,14 @@ void MediaService::OnDigitsSent(uint32_t line) {
   publish_(event);
 }
 
+void MediaService::OnBusyTone(uint32_t line, const char* tone) {
+  v1::BusyToneDetected event;
+  event.set_line(line);
+  event.set_tone(tone);
+  log::Info("busy tone from the exchange", {{"line", line}, {"tone", tone}});
+  publish_(event);
+}
+
 void MediaService::FillDetail(process::v1::Heartbeat& heartbeat) const {
   process::v1::MediaDetail* detail = heartbeat.mutable_media();
   detail->set_shard_count(media_.process_count());

@@ -112,6 +112,11 @@ Status MediaEngine::BuildChannels() {
         if (channel.fxo) {
           channel.fsk_receiver = std::make_unique<dsp::CallerIdReceiver>();
           channel.dtmf_receiver = std::make_unique<dsp::DtmfCallerIdReceiver>();
+          // The exchange's tones are the country's whose tones the gateway plays
+          // (calls.tone_country, checked by the configuration; US if unset).
+          const auto country = dsp::ParseCountry(config_.calls().tone_country());
+          channel.busy_detector = std::make_unique<dsp::BusyToneDetector>(
+              dsp::BusyToneDetectorConfig{.country = country.value_or(dsp::Country::kUs)});
         }
       }
       views_.push_back(std::move(view));
@@ -257,6 +262,9 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   UpdateLegRoles(*channel);
   // The session reports the line's digits from now on.
   channel->digit_detection = false;
+  // A new call on the exchange line: what was heard before (the last call's busy tone,
+  // or dial tone and ringback) is no part of it.
+  if (first_leg && channel->busy_detector) channel->busy_detector->Reset();
   if (first_leg && channel->view < views_.size() && views_[channel->view].view) {
     if (auto stats = views_[channel->view].view->Stats(channel->channel, tdmbus::Direction::kToLine)) {
       channel->underruns_at_start = stats->underruns;
@@ -554,6 +562,11 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
     std::fill(from_frame_.begin(), from_frame_.end(), int16_t{0});
   }
   std::span<int16_t> out(to_frame_);
+  if (channel.leg_count > 0 && from_valid && channel.busy_detector &&
+      channel.busy_detector->Process(from_frame_)) {
+    events_->OnBusyTone(
+        channel.line, channel.busy_detector->tone() == dsp::CallProgressTone::kBusy ? "busy" : "congestion");
+  }
   if (channel.leg_count > 0) {
     ProcessLegs(channel, sample_clock, now, from_valid, out);
   } else {

@@ -48,6 +48,10 @@ class RecordingEvents final : public EngineEvents {
                          std::string(result.info.name.view()));
   }
   void OnDigitsSent(uint32_t line) override { digits_sent.push_back(line); }
+  void OnBusyTone(uint32_t line, const char* tone) override {
+    busy_tones.push_back(std::to_string(line) + " " + tone);
+  }
+  std::vector<std::string> busy_tones;
   std::vector<std::string> fax;
   std::vector<std::string> caller_ids;
   std::vector<uint32_t> digits_sent;
@@ -531,6 +535,45 @@ TEST_F(MediaEngineTest, CallerIdFromTheExchangeIsDecodedOnAnIdleFxoLine) {
   }
   // DTMF caller ID carries the number only.
   EXPECT_EQ(events_.caller_ids, (std::vector<std::string>{"4 5551234 EXCHANGE", "4 5551234 "}));
+}
+
+TEST_F(MediaEngineTest, BusyToneFromTheExchangeIsReportedOnAnFxoLineWithASession) {
+  // Rebuild with the last two of the four ports FXO ports, UK tones.
+  engine_.reset();
+  config_.mutable_tdm()->mutable_cards(0)->set_fxs_ports(2);
+  config_.mutable_tdm()->mutable_cards(0)->set_fxo_ports(2);
+  config_.mutable_calls()->set_tone_country("UK");
+  auto io = packetio::KernelSocketIo::Create({});
+  auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+  ASSERT_TRUE(engine) << engine.error();
+  engine_ = std::move(*engine);
+  engine_->Poll();
+  const dsp::CallProgressToneSpec busy =
+      dsp::GetCallProgressTone(dsp::Country::kUk, dsp::CallProgressTone::kBusy);
+  auto play_busy = [&](uint32_t channel, int frames) {
+    dsp::CadencedToneGenerator exchange(busy.tone, busy.cadence);
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < frames; ++i) {
+      exchange.Generate(frame);
+      Tick(frame, channel);
+    }
+  };
+  // Without a session (an idle exchange line) and on an FXS line nothing is reported.
+  play_busy(3, 400);
+  ASSERT_TRUE(engine_->CreateSession(Params(1)));
+  play_busy(0, 400);
+  EXPECT_TRUE(events_.busy_tones.empty());
+  // Line 4 in a call: reported once, after three on periods (2 x 750 ms + 375 ms).
+  ASSERT_TRUE(engine_->CreateSession(Params(4)));
+  play_busy(3, 150);
+  EXPECT_TRUE(events_.busy_tones.empty());
+  play_busy(3, 400);
+  EXPECT_EQ(events_.busy_tones, (std::vector<std::string>{"4 busy"}));
+  // The next call on the line listens afresh.
+  ASSERT_TRUE(engine_->DeleteSession(4));
+  ASSERT_TRUE(engine_->CreateSession(Params(4)));
+  play_busy(3, 400);
+  EXPECT_EQ(events_.busy_tones, (std::vector<std::string>{"4 busy", "4 busy"}));
 }
 
 TEST_F(MediaEngineTest, RefusesBadRequestsWithReasons) {
