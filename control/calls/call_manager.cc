@@ -28,6 +28,7 @@ enum class CallManager::Event {
   kTransferRequested,
   kRtpTimeout,
   kDigitsSent,  // FXO: media has played the number to the exchange
+  kBusyTone,    // FXO: the exchange plays busy/reorder tone (the far end hung up)
 };
 
 namespace {
@@ -67,6 +68,8 @@ std::string_view EventName(CallManager::Event event) {
       return "rtp_timeout";
     case E::kDigitsSent:
       return "digits_sent";
+    case E::kBusyTone:
+      return "busy_tone";
   }
   return "?";
 }
@@ -250,6 +253,8 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       {S::kCalling, E::kDisconnect, &CallManager::DisconnectFxo},
       {S::kRingback, E::kDisconnect, &CallManager::DisconnectFxo},
       {S::kConnected, E::kDisconnect, &CallManager::DisconnectFxo},
+      // Exchanges without disconnect supervision say it with busy tone only.
+      {S::kConnected, E::kBusyTone, &CallManager::DisconnectFxo},
       {S::kConnected, E::kAnswered, &CallManager::AnsweredOutgoing},    // a REFER's new call
       {S::kConnected, E::kProgress, &CallManager::ProgressBackground},  // a REFER's new call
       {S::kConnected, E::kMediaChanged, &CallManager::MediaChanged},
@@ -502,6 +507,19 @@ void CallManager::OnDigitsSent(const media::v1::DigitsSent& event) {
   Line* line = FindLine(event.line());
   if (line == nullptr || line->state != S::kFxoDialing || !line->fxo_digits_sent) return;
   Input in{E::kDigitsSent};
+  in.call = ActiveCall(*line);
+  Dispatch(*line, in);
+}
+
+void CallManager::OnBusyToneDetected(const media::v1::BusyToneDetected& event) {
+  Line* line = FindLine(event.line());
+  if (line == nullptr || !line->info.fxo) return;
+  log::Info("busy tone from the exchange",
+            {{"line", event.line()}, {"tone", event.tone()}, {"state", LineStateName(line->state)}});
+  // Only a connected call has a far end whose hang-up it can mean; while dialling it is
+  // the exchange's answer to the number, which the caller hears in the call.
+  if (line->state != S::kConnected) return;
+  Input in{E::kBusyTone};
   in.call = ActiveCall(*line);
   Dispatch(*line, in);
 }

@@ -116,6 +116,7 @@ class CallManager {
   void OnRtpTimeout(const media::v1::RtpTimeout& event);
   void OnCallerIdReceived(const media::v1::CallerIdReceived& event);
   void OnDigitsSent(const media::v1::DigitsSent& event);
+  void OnBusyToneDetected(const media::v1::BusyToneDetected& event);
   void OnCallEvent(const signaling::v1::CallEvent& event);
   // Runs the timers (dialling, no answer, setup, FXO) against the clock; the service
   // calls it every few tens of ms.

@@ -800,6 +800,43 @@ TEST_F(CallManagerTest, FxoPolarityReversalSendsBye) {
   EXPECT_EQ(manager_->line_state(5), LineState::kIdle);
 }
 
+TEST_F(CallManagerTest, FxoBusyToneFromTheExchangeSendsBye) {
+  Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
+  Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
+  Answered("c-1");
+  Take();
+  media::v1::BusyToneDetected busy;
+  busy.set_line(5);
+  busy.set_tone("busy");
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre("end c-1 0", "delete 5/0", "release 5"));
+  EXPECT_EQ(manager_->line_state(5), LineState::kIdle);
+  ASSERT_EQ(cdr_.records.size(), 1u);
+  EXPECT_EQ(cdr_.records[0].released_by, "tel");
+  // Nothing more to release.
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre());
+}
+
+TEST_F(CallManagerTest, FxoBusyToneOnlyEndsConnectedCalls) {
+  media::v1::BusyToneDetected busy;
+  busy.set_tone("congestion");
+  // While dialling the exchange: its answer to the number, heard by the caller.
+  Incoming("i-1", "8123");
+  Advance(std::chrono::milliseconds(1010));
+  Take();
+  busy.set_line(6);
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre());
+  EXPECT_EQ(manager_->line_state(6), LineState::kFxoDialing);
+  // An FXS line is no exchange line.
+  ConnectOutgoing();
+  busy.set_line(1);
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre());
+  EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
+}
+
 TEST_F(CallManagerTest, FxoTwoStageCollectsDigits) {
   Line(6, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(6, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
