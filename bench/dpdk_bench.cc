@@ -175,6 +175,8 @@ class NoEvents final : public engine::EngineEvents {
   void OnRtpTimeout(uint32_t, uint32_t) override {}
   void OnFaxTone(uint32_t, const char*) override {}
   void OnCallerId(uint32_t, const dsp::CallerIdResult&) override {}
+  void OnDigitsSent(uint32_t) override {}
+  void OnBusyTone(uint32_t, const char*) override {}
 };
 
 void BM_DpdkEngine(benchmark::State& state) {

@@ -49,6 +49,8 @@ class NoEvents final : public EngineEvents {
   void OnRtpTimeout(uint32_t, uint32_t) override {}
   void OnFaxTone(uint32_t, const char*) override {}
   void OnCallerId(uint32_t, const dsp::CallerIdResult&) override {}
+  void OnDigitsSent(uint32_t) override {}
+  void OnBusyTone(uint32_t, const char*) override {}
 };
 
 void BM_EngineTickPerChannel(benchmark::State& state) {

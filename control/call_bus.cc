@@ -110,6 +110,13 @@ void CallBus::LineScript(uint32_t line, const std::string& text) {
   router_.LineScript(request, LogFailure("line script " + text, line));
 }
 
+void CallBus::SendDigits(uint32_t line, const std::string& digits) {
+  media::v1::SendDigitsRequest request;
+  request.set_line(line);
+  request.set_digits(digits);
+  router_.SendDigits(request, LogFailure("send digits", line));
+}
+
 void CallBus::Write(const callcontrol::CdrRecord& record) {
   if (cdr_writer_ && !cdr_writer_->Submit(record))
     log::Warn("CDR dropped: writer queue full", {{"call_id", record.call_id}});

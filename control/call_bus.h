@@ -39,6 +39,7 @@ class CallBus final : public calls::SignalingPort, public calls::LinePort, publi
   void PortCommand(const tdm::v1::PortCommandRequest& request) override;
   void DigitDetection(uint32_t line, bool enable) override;
   void LineScript(uint32_t line, const std::string& text) override;
+  void SendDigits(uint32_t line, const std::string& digits) override;
 
   // CdrSink
   void Write(const callcontrol::CdrRecord& record) override;

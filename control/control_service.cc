@@ -220,6 +220,8 @@ void ControlService::RegisterCallHandlers() {
   on_event.operator()<media::v1::DtmfDetected>(&calls::CallManager::OnDtmf);
   on_event.operator()<media::v1::RtpTimeout>(&calls::CallManager::OnRtpTimeout);
   on_event.operator()<media::v1::CallerIdReceived>(&calls::CallManager::OnCallerIdReceived);
+  on_event.operator()<media::v1::DigitsSent>(&calls::CallManager::OnDigitsSent);
+  on_event.operator()<media::v1::BusyToneDetected>(&calls::CallManager::OnBusyToneDetected);
   on_event.operator()<signaling::v1::CallEvent>(&calls::CallManager::OnCallEvent);
 
   dispatcher.OnRequest<signaling::v1::CallListRequest>(

@@ -130,6 +130,9 @@ void MediaRouter::RegisterHandlers(bus::Dispatcher& dispatcher) {
   dispatcher.OnRequest<media::v1::DigitDetectionRequest>(
       [this](const media::v1::DigitDetectionRequest& request, const bus::v1::Envelope&,
              const bus::Replier& replier) { DigitDetection(request, ToReplier(replier)); });
+  dispatcher.OnRequest<media::v1::SendDigitsRequest>(
+      [this](const media::v1::SendDigitsRequest& request, const bus::v1::Envelope&,
+             const bus::Replier& replier) { SendDigits(request, ToReplier(replier)); });
 }
 
 void MediaRouter::CreateSession(const media::v1::CreateSessionRequest& request, Done done) {
@@ -218,6 +221,10 @@ void MediaRouter::SendCallerId(const media::v1::SendCallerIdRequest& request, Do
 }
 
 void MediaRouter::DigitDetection(const media::v1::DigitDetectionRequest& request, Done done) {
+  ToMediaOf(request.line(), request, std::move(done));
+}
+
+void MediaRouter::SendDigits(const media::v1::SendDigitsRequest& request, Done done) {
   ToMediaOf(request.line(), request, std::move(done));
 }
 

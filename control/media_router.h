@@ -49,6 +49,8 @@ class MediaRouter {
   void PlayTone(const media::v1::PlayToneRequest& request, Done done);
   void SendCallerId(const media::v1::SendCallerIdRequest& request, Done done);
   void DigitDetection(const media::v1::DigitDetectionRequest& request, Done done);
+  // Replied to when queued; the media process publishes DigitsSent when they are out.
+  void SendDigits(const media::v1::SendDigitsRequest& request, Done done);
   // To tdm; a ring with caller ID is sequenced with the line's media process.
   void PortCommand(const tdm::v1::PortCommandRequest& request, Done done);
   void LineScript(const tdm::v1::LineScriptRequest& request, Done done);

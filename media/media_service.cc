@@ -192,6 +192,15 @@ void MediaService::RegisterHandlers(bus::Dispatcher& dispatcher) {
     }
     replier.Reply(v1::SendCallerIdReply());
   });
+  dispatcher.OnRequest<v1::SendDigitsRequest>([this, not_ready](const v1::SendDigitsRequest& request,
+                                                                const bus::v1::Envelope&,
+                                                                const bus::Replier& replier) {
+    if (!engine_) return not_ready(replier);
+    if (Status sent = engine_->SendDigits(request); !sent) {
+      return replier.Fail(bus::v1::ERROR_CODE_INVALID_ARGUMENT, sent.error());
+    }
+    replier.Reply(v1::SendDigitsReply());
+  });
 }
 
 void MediaService::OnDtmf(uint32_t line, char digit, uint32_t duration_ms, bool from_rtp) {
@@ -230,6 +239,21 @@ void MediaService::OnCallerId(uint32_t line, const dsp::CallerIdResult& result) 
   log::Info(
       "caller id received",
       {{"line", line}, {"number", event.number()}, {"name", event.name()}, {"standard", event.standard()}});
+  publish_(event);
+}
+
+void MediaService::OnDigitsSent(uint32_t line) {
+  v1::DigitsSent event;
+  event.set_line(line);
+  log::Info("digits sent", {{"line", line}});
+  publish_(event);
+}
+
+void MediaService::OnBusyTone(uint32_t line, const char* tone) {
+  v1::BusyToneDetected event;
+  event.set_line(line);
+  event.set_tone(tone);
+  log::Info("busy tone from the exchange", {{"line", line}, {"tone", tone}});
   publish_(event);
 }
 

@@ -41,6 +41,8 @@ class MediaService final : public engine::EngineEvents {
   void OnRtpTimeout(uint32_t line, uint32_t silent_ms) override;
   void OnFaxTone(uint32_t line, const char* tone) override;
   void OnCallerId(uint32_t line, const dsp::CallerIdResult& result) override;
+  void OnDigitsSent(uint32_t line) override;
+  void OnBusyTone(uint32_t line, const char* tone) override;
 
  private:
   Result<std::unique_ptr<packetio::PacketIo>> MakeDpdk(const config::v1::Config& config);

@@ -27,6 +27,8 @@ enum class CallManager::Event {
   kReleased,
   kTransferRequested,
   kRtpTimeout,
+  kDigitsSent,  // FXO: media has played the number to the exchange
+  kBusyTone,    // FXO: the exchange plays busy/reorder tone (the far end hung up)
 };
 
 namespace {
@@ -64,6 +66,10 @@ std::string_view EventName(CallManager::Event event) {
       return "transfer_requested";
     case E::kRtpTimeout:
       return "rtp_timeout";
+    case E::kDigitsSent:
+      return "digits_sent";
+    case E::kBusyTone:
+      return "busy_tone";
   }
   return "?";
 }
@@ -102,9 +108,12 @@ std::string CodecName(media::v1::Codec codec) {
 }
 
 constexpr auto kFxoRingGap = std::chrono::seconds(8);  // no ring for this long: the caller gave up
-constexpr auto kFxoDialToneWait = std::chrono::milliseconds(1500);  // seize to the exchange's dial tone
-constexpr auto kMakeCallOffHookWait = std::chrono::seconds(3);      // sim phone's off-hook after MakeCall
-constexpr uint32_t kDisconnectMs = 800;                             // open-loop disconnect on remote release
+// Sending the number should take its digits' time; media's DigitsSent not coming by
+// then plus this margin (a media restart lost the digits) connects the call anyway.
+constexpr auto kFxoDigitsMargin = std::chrono::seconds(5);
+constexpr auto kFxoDigitMs = std::chrono::milliseconds(160);    // media's default 80 on + 80 off
+constexpr auto kMakeCallOffHookWait = std::chrono::seconds(3);  // sim phone's off-hook after MakeCall
+constexpr uint32_t kDisconnectMs = 800;                         // open-loop disconnect on remote release
 
 }  // namespace
 
@@ -148,6 +157,7 @@ struct CallManager::Line {
   std::string pending_ref, pending_number;       // MakeCall waiting for the sim phone's off-hook
   std::string caller_id_number, caller_id_name;  // FXO: what the exchange sent
   bool operator_owned = false;                   // OnOperatorLine
+  bool fxo_digits_sent = false;                  // kFxoDialing: the number is being dialled
 };
 
 struct CallManager::Input {
@@ -243,6 +253,8 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       {S::kCalling, E::kDisconnect, &CallManager::DisconnectFxo},
       {S::kRingback, E::kDisconnect, &CallManager::DisconnectFxo},
       {S::kConnected, E::kDisconnect, &CallManager::DisconnectFxo},
+      // Exchanges without disconnect supervision say it with busy tone only.
+      {S::kConnected, E::kBusyTone, &CallManager::DisconnectFxo},
       {S::kConnected, E::kAnswered, &CallManager::AnsweredOutgoing},    // a REFER's new call
       {S::kConnected, E::kProgress, &CallManager::ProgressBackground},  // a REFER's new call
       {S::kConnected, E::kMediaChanged, &CallManager::MediaChanged},
@@ -308,6 +320,7 @@ void CallManager::Dispatch(Line& line, const Input& in) {
       {S::kDialTone, E::kRing, &CallManager::Ignore},
       {S::kCalling, E::kRing, &CallManager::Ignore},
       {S::kFxoDialing, E::kTimer, &CallManager::TimerFxoDialing},
+      {S::kFxoDialing, E::kDigitsSent, &CallManager::DigitsSentFxo},
       {S::kFxoDialing, E::kReleased, &CallManager::ReleasedFxoDialing},
       {S::kFxoDialing, E::kDisconnect, &CallManager::Ignore},  // polarity reversal on seizure
       {S::kFxoDialing, E::kMediaChanged, &CallManager::MediaChanged},
@@ -487,6 +500,27 @@ void CallManager::OnRtpTimeout(const media::v1::RtpTimeout& event) {
   Input in{E::kRtpTimeout};
   in.call = ActiveCall(*line);
   if (in.call == nullptr) return;  // the session outlived its call: nothing to release
+  Dispatch(*line, in);
+}
+
+void CallManager::OnDigitsSent(const media::v1::DigitsSent& event) {
+  Line* line = FindLine(event.line());
+  if (line == nullptr || line->state != S::kFxoDialing || !line->fxo_digits_sent) return;
+  Input in{E::kDigitsSent};
+  in.call = ActiveCall(*line);
+  Dispatch(*line, in);
+}
+
+void CallManager::OnBusyToneDetected(const media::v1::BusyToneDetected& event) {
+  Line* line = FindLine(event.line());
+  if (line == nullptr || !line->info.fxo) return;
+  log::Info("busy tone from the exchange",
+            {{"line", event.line()}, {"tone", event.tone()}, {"state", LineStateName(line->state)}});
+  // Only a connected call has a far end whose hang-up it can mean; while dialling it is
+  // the exchange's answer to the number, which the caller hears in the call.
+  if (line->state != S::kConnected) return;
+  Input in{E::kBusyTone};
+  in.call = ActiveCall(*line);
   Dispatch(*line, in);
 }
 
@@ -1306,14 +1340,16 @@ void CallManager::HandleIncoming(const CallEvent& event) {
     placed.leg = 0;
     line.calls[0] = placed.ref;
     if (line.info.fxo) {
-      // IP-to-Tel over FXO: seize and let the exchange's dial tone come; the caller
-      // then dials the exchange number in-band (two-stage; see control/README.md).
+      // IP-to-Tel over FXO: seize, give the exchange calls.fxo_dial_delay_ms to put
+      // its dial tone on, then dial the called number (TimerFxoDialing) and connect
+      // once it is out (DigitsSentFxo).
       PushSession(placed);
       tdm::v1::PortCommandRequest seize;
       seize.set_line(line.info.line);
       seize.set_seize(true);
       line_port_.PortCommand(seize);
-      SetDeadline(line, kFxoDialToneWait);
+      SetDeadline(line, std::chrono::milliseconds(config_.calls().fxo_dial_delay_ms()));
+      line.fxo_digits_sent = false;
       line.state = S::kFxoDialing;
       return;
     }
@@ -1466,6 +1502,39 @@ void CallManager::TimerRinging(Line& line, const Input&) {
 void CallManager::TimerFxoDialing(Line& line, const Input&) {
   Call* call = ActiveCall(line);
   if (call == nullptr) return GoIdle(line);
+  if (line.fxo_digits_sent) {
+    log::Warn("FXO: media did not report the digits sent; connecting", {{"line", line.info.line}});
+    return ConnectFxo(line);
+  }
+  // The number to dial is the called number after IP-to-Tel manipulation, in DTMF
+  // (anything else, such as a leading '+', cannot be dialled). A call that reached the
+  // line by the endpoint's own phone number is for the line itself: nothing to dial,
+  // the caller dials the exchange in-band (two-stage).
+  std::string digits;
+  const config::v1::Endpoint* endpoint = EndpointOf(line.info.line);
+  if (endpoint == nullptr || call->called != endpoint->phone_number()) {
+    for (char c : call->called) {
+      if ((c >= '0' && c <= '9') || c == '*' || c == '#' || (c >= 'A' && c <= 'D')) digits += c;
+    }
+  }
+  if (digits.empty()) return ConnectFxo(line);
+  log::Info("FXO: dialling the exchange",
+            {{"line", line.info.line}, {"call_ref", call->ref}, {"digits", digits}});
+  line_port_.SendDigits(line.info.line, digits);
+  line.fxo_digits_sent = true;
+  SetDeadline(line, kFxoDigitMs * static_cast<int64_t>(digits.size()) + kFxoDigitsMargin);
+}
+
+void CallManager::DigitsSentFxo(Line& line, const Input&) {
+  if (ActiveCall(line) == nullptr) return GoIdle(line);
+  ConnectFxo(line);
+}
+
+void CallManager::ConnectFxo(Line& line) {
+  Call* call = ActiveCall(line);
+  if (call == nullptr) return GoIdle(line);
+  line.fxo_digits_sent = false;
+  line.deadline.reset();
   signaling::v1::AnswerCallRequest answer;
   answer.set_call_ref(call->ref);
   answer.set_status(200);

@@ -62,6 +62,9 @@ class LinePort {
   virtual void PortCommand(const tdm::v1::PortCommandRequest& request) = 0;
   virtual void DigitDetection(uint32_t line, bool enable) = 0;
   virtual void LineScript(uint32_t line, const std::string& text) = 0;
+  // DTMF to the line (dialling the exchange on an FXO line); media answers with a
+  // DigitsSent event when the last digit has been played.
+  virtual void SendDigits(uint32_t line, const std::string& digits) = 0;
 };
 
 class CdrSink {
@@ -112,6 +115,8 @@ class CallManager {
   void OnDtmf(const media::v1::DtmfDetected& event);
   void OnRtpTimeout(const media::v1::RtpTimeout& event);
   void OnCallerIdReceived(const media::v1::CallerIdReceived& event);
+  void OnDigitsSent(const media::v1::DigitsSent& event);
+  void OnBusyToneDetected(const media::v1::BusyToneDetected& event);
   void OnCallEvent(const signaling::v1::CallEvent& event);
   // Runs the timers (dialling, no answer, setup, FXO) against the clock; the service
   // calls it every few tens of ms.
@@ -187,6 +192,8 @@ class CallManager {
   void TimerFxoRinging(Line& line, const Input& in);
   void TimerFxoDialing(Line& line, const Input& in);
   void ReleasedFxoDialing(Line& line, const Input& in);
+  void DigitsSentFxo(Line& line, const Input& in);
+  void ConnectFxo(Line& line);
   void DisconnectFxo(Line& line, const Input& in);
   void Ignore(Line& line, const Input& in);
 

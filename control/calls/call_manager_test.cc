@@ -63,6 +63,8 @@ calls:
   ip_to_tel_routes:
     - called: "500$"
       hunt_group: sales
+    - called: "8"
+      line: 6
 )";
 
 class FakeSignaling : public SignalingPort {
@@ -175,6 +177,9 @@ class FakeLines : public LinePort {
   }
   void LineScript(uint32_t line, const std::string& text) override {
     log_.push_back("script " + std::to_string(line) + " " + text);
+  }
+  void SendDigits(uint32_t line, const std::string& digits) override {
+    log_.push_back("digits " + std::to_string(line) + " " + digits);
   }
   std::vector<media::v1::SessionParams> sessions;
   bool defer_create = false;
@@ -795,12 +800,125 @@ TEST_F(CallManagerTest, FxoPolarityReversalSendsBye) {
   EXPECT_EQ(manager_->line_state(5), LineState::kIdle);
 }
 
+TEST_F(CallManagerTest, FxoBusyToneFromTheExchangeSendsBye) {
+  Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
+  Line(5, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
+  Answered("c-1");
+  Take();
+  media::v1::BusyToneDetected busy;
+  busy.set_line(5);
+  busy.set_tone("busy");
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre("end c-1 0", "delete 5/0", "release 5"));
+  EXPECT_EQ(manager_->line_state(5), LineState::kIdle);
+  ASSERT_EQ(cdr_.records.size(), 1u);
+  EXPECT_EQ(cdr_.records[0].released_by, "tel");
+  // Nothing more to release.
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre());
+}
+
+TEST_F(CallManagerTest, FxoBusyToneOnlyEndsConnectedCalls) {
+  media::v1::BusyToneDetected busy;
+  busy.set_tone("congestion");
+  // While dialling the exchange: its answer to the number, heard by the caller.
+  Incoming("i-1", "8123");
+  Advance(std::chrono::milliseconds(1010));
+  Take();
+  busy.set_line(6);
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre());
+  EXPECT_EQ(manager_->line_state(6), LineState::kFxoDialing);
+  // An FXS line is no exchange line.
+  ConnectOutgoing();
+  busy.set_line(1);
+  manager_->OnBusyToneDetected(busy);
+  EXPECT_THAT(Take(), ElementsAre());
+  EXPECT_EQ(manager_->line_state(1), LineState::kConnected);
+}
+
 TEST_F(CallManagerTest, FxoTwoStageCollectsDigits) {
   Line(6, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   Line(6, tdm::v1::LINE_EVENT_TYPE_RING_DETECTED);
   EXPECT_THAT(Take(), ElementsAre("seize 6", "tone 6 DIAL", "detect 6 on"));
   Dial(6, "9123");
   EXPECT_EQ(manager_->line_state(6), LineState::kCalling);
+}
+
+TEST_F(CallManagerTest, IpToTelFxoSeizesDialsTheCalledNumberThenConnects) {
+  const std::string port = std::to_string(Port(6, 0));
+  Incoming("i-1", "85551234");
+  EXPECT_THAT(Take(), ElementsAre("create 6/0 remote=198.51.100.7:40000", "seize 6"));
+  EXPECT_EQ(manager_->line_state(6), LineState::kFxoDialing);
+  // calls.fxo_dial_delay_ms (1000 by default) for the exchange's dial tone.
+  Advance(std::chrono::milliseconds(990));
+  EXPECT_THAT(Take(), ElementsAre());
+  Advance(std::chrono::milliseconds(20));
+  EXPECT_THAT(Take(), ElementsAre("digits 6 85551234"));
+  EXPECT_EQ(manager_->line_state(6), LineState::kFxoDialing);
+  // Not connected until media says the number is out.
+  Advance(std::chrono::seconds(1));
+  EXPECT_THAT(Take(), ElementsAre());
+  media::v1::DigitsSent sent;
+  sent.set_line(6);
+  manager_->OnDigitsSent(sent);
+  EXPECT_THAT(Take(), ElementsAre("answer i-1 200 media=" + port));
+  EXPECT_EQ(manager_->line_state(6), LineState::kConnected);
+  // A late second report changes nothing.
+  manager_->OnDigitsSent(sent);
+  EXPECT_THAT(Take(), ElementsAre());
+  Line(6, tdm::v1::LINE_EVENT_TYPE_POLARITY_REVERSAL);
+  EXPECT_THAT(Take(), ElementsAre("end i-1 0", "delete 6/0", "release 6"));
+  ASSERT_EQ(cdr_.records.size(), 1u);
+  EXPECT_EQ(cdr_.records[0].callee, "85551234");
+  EXPECT_EQ(cdr_.records[0].released_by, "tel");
+}
+
+TEST_F(CallManagerTest, IpToTelFxoDialDelayIsConfigurable) {
+  Start(std::string(kConfig) + "  fxo_dial_delay_ms: 3000\n");
+  Incoming("i-1", "8123");
+  Take();
+  Advance(std::chrono::milliseconds(2900));
+  EXPECT_THAT(Take(), ElementsAre());
+  Advance(std::chrono::milliseconds(200));
+  EXPECT_THAT(Take(), ElementsAre("digits 6 8123"));
+}
+
+TEST_F(CallManagerTest, IpToTelFxoByTheLinesOwnNumberDialsNothing) {
+  // Called 301 is line 5 itself: the caller dials the exchange in-band (two-stage).
+  Incoming("i-1", "301");
+  EXPECT_THAT(Take(), ElementsAre("create 5/0 remote=198.51.100.7:40000", "seize 5"));
+  Advance(std::chrono::milliseconds(1010));
+  const std::vector<std::string> log = Take();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_THAT(log[0], HasSubstr("answer i-1 200"));
+  EXPECT_EQ(manager_->line_state(5), LineState::kConnected);
+}
+
+TEST_F(CallManagerTest, IpToTelFxoConnectsWhenDigitsSentNeverComes) {
+  Incoming("i-1", "8123");
+  Advance(std::chrono::milliseconds(1010));
+  EXPECT_THAT(Take(), ElementsAre("create 6/0 remote=198.51.100.7:40000", "seize 6", "digits 6 8123"));
+  Advance(std::chrono::seconds(4));
+  EXPECT_THAT(Take(), ElementsAre());
+  Advance(std::chrono::seconds(2));
+  const std::vector<std::string> log = Take();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_THAT(log[0], HasSubstr("answer i-1 200"));
+  EXPECT_EQ(manager_->line_state(6), LineState::kConnected);
+}
+
+TEST_F(CallManagerTest, IpToTelFxoCallerHangsUpWhileDialling) {
+  Incoming("i-1", "8123");
+  Advance(std::chrono::milliseconds(1010));
+  Take();
+  Released("i-1", 0);
+  EXPECT_THAT(Take(), ElementsAre("delete 6/0", "release 6"));
+  EXPECT_EQ(manager_->line_state(6), LineState::kIdle);
+  media::v1::DigitsSent sent;
+  sent.set_line(6);
+  manager_->OnDigitsSent(sent);
+  EXPECT_THAT(Take(), ElementsAre());
 }
 
 TEST_F(CallManagerTest, CdrRowContents) {

@@ -21,7 +21,7 @@ std::optional<DtmfFrequencies> DtmfDigitFrequencies(char digit) {
 bool DtmfGenerator::Queue(std::string_view digits) {
   if (digits.size() > kCapacity - count_) return false;
   for (char d : digits) {
-    if (!DtmfDigitFrequencies(d)) return false;
+    if (d != ',' && !DtmfDigitFrequencies(d)) return false;
   }
   for (char d : digits) {
     queue_[(head_ + count_) % kCapacity] = d;
@@ -40,6 +40,12 @@ void DtmfGenerator::StartNext() {
   const char digit = queue_[head_];
   head_ = (head_ + 1) % kCapacity;
   --count_;
+  if (digit == ',') {
+    // A pause is an off part of its own: Generate moves on to the next digit after it.
+    tone_on_ = false;
+    remaining_ = kPauseMs * (kSampleRateHz / 1000);
+    return;
+  }
   const DtmfFrequencies f = *DtmfDigitFrequencies(digit);  // checked by Queue
   const float scale = 1.0f + config_.frequency_deviation;
   tone_.Configure(ToneSpec::Dual(f.low_hz * scale, config_.low_level_dbm0, f.high_hz * scale,

@@ -46,21 +46,28 @@ struct DtmfGeneratorConfig {
   float frequency_deviation = 0.0f;
 };
 
-// Plays queued digits: on_ms of the dual tone, then off_ms of silence, per digit.
+// Plays queued digits: on_ms of the dual tone, then off_ms of silence, per digit. A
+// ',' in the queue is a pause of kPauseMs (dial strings: "9,5551234").
 class DtmfGenerator {
  public:
   static constexpr size_t kCapacity = 64;
+  static constexpr uint32_t kPauseMs = 500;
 
   explicit DtmfGenerator(const DtmfGeneratorConfig& config = {}) : config_(config) {}
   void set_config(const DtmfGeneratorConfig& config) { config_ = config; }
   const DtmfGeneratorConfig& config() const { return config_; }
 
-  // Queues all of `digits` or, if one is not a DTMF digit or they do not fit, nothing.
+  // Queues all of `digits` or, if one is not a DTMF digit or ',' or they do not fit,
+  // nothing.
   [[nodiscard]] bool Queue(std::string_view digits);
   // Writes the next samples (silence when idle).
   void Generate(std::span<int16_t> out);
-  // Nothing queued and nothing playing.
+  // Nothing queued and nothing playing. A last tone that ended on a block boundary
+  // already counts as idle (caller ID is done after its last tone).
   bool idle() const { return count_ == 0 && remaining_ == 0; }
+  // idle(), and the last digit's off part has been played too (dialling: the next
+  // thing may follow only after the inter-digit pause).
+  bool finished() const { return idle() && !tone_on_; }
   void Clear();
 
  private:

@@ -68,5 +68,31 @@ TEST(DtmfGeneratorTest, QueueIsAllOrNothing) {
   EXPECT_EQ(MeasureLevel(s), kSilenceDbm0);
 }
 
+TEST(DtmfGeneratorTest, CommaIsAPause) {
+  DtmfGenerator g(DtmfGeneratorConfig{.on_ms = 80, .off_ms = 80});
+  ASSERT_TRUE(g.Queue("1,2"));
+  testing::Signal s(Ms(80 + 80 + DtmfGenerator::kPauseMs + 80 + 80));
+  for (size_t i = 0; i < s.size(); i += 80) g.Generate(std::span(s).subspan(i, 80));
+  EXPECT_TRUE(g.idle());
+  EXPECT_GT(MeasureToneLevel(std::span<const int16_t>(s.data(), Ms(80)), 697), -12.0);
+  EXPECT_EQ(MeasureLevel(std::span<const int16_t>(s.data() + Ms(80), Ms(80 + DtmfGenerator::kPauseMs))),
+            kSilenceDbm0);
+  const std::span<const int16_t> two(s.data() + Ms(160 + DtmfGenerator::kPauseMs), Ms(80));
+  EXPECT_GT(MeasureToneLevel(two, 1336), -12.0);
+  EXPECT_TRUE(g.finished());
+  EXPECT_FALSE(g.Queue("1;2"));
+}
+
+TEST(DtmfGeneratorTest, FinishedOnlyAfterTheLastOffPart) {
+  DtmfGenerator g(DtmfGeneratorConfig{.on_ms = 80, .off_ms = 80});
+  ASSERT_TRUE(g.Queue("1"));
+  testing::Signal s(80);
+  for (int i = 0; i < 8; ++i) g.Generate(s);
+  EXPECT_TRUE(g.idle()) << "the tone ended on the block boundary";
+  EXPECT_FALSE(g.finished());
+  for (int i = 0; i < 8; ++i) g.Generate(s);
+  EXPECT_TRUE(g.finished());
+}
+
 }  // namespace
 }  // namespace linegate::media::dsp

@@ -112,6 +112,11 @@ Status MediaEngine::BuildChannels() {
         if (channel.fxo) {
           channel.fsk_receiver = std::make_unique<dsp::CallerIdReceiver>();
           channel.dtmf_receiver = std::make_unique<dsp::DtmfCallerIdReceiver>();
+          // The exchange's tones are the country's whose tones the gateway plays
+          // (calls.tone_country, checked by the configuration; US if unset).
+          const auto country = dsp::ParseCountry(config_.calls().tone_country());
+          channel.busy_detector = std::make_unique<dsp::BusyToneDetector>(
+              dsp::BusyToneDetectorConfig{.country = country.value_or(dsp::Country::kUs)});
         }
       }
       views_.push_back(std::move(view));
@@ -257,6 +262,9 @@ Result<v1::CreateSessionReply> MediaEngine::CreateSession(const v1::SessionParam
   UpdateLegRoles(*channel);
   // The session reports the line's digits from now on.
   channel->digit_detection = false;
+  // A new call on the exchange line: what was heard before (the last call's busy tone,
+  // or dial tone and ringback) is no part of it.
+  if (first_leg && channel->busy_detector) channel->busy_detector->Reset();
   if (first_leg && channel->view < views_.size() && views_[channel->view].view) {
     if (auto stats = views_[channel->view].view->Stats(channel->channel, tdmbus::Direction::kToLine)) {
       channel->underruns_at_start = stats->underruns;
@@ -474,6 +482,28 @@ Status MediaEngine::SendCallerId(const v1::SendCallerIdRequest& request) {
   return Status::Ok();
 }
 
+Status MediaEngine::SendDigits(const v1::SendDigitsRequest& request) {
+  Channel* channel = FindChannel(request.line());
+  if (channel == nullptr) return Error{"line " + std::to_string(request.line()) + " is not in this shard"};
+  if (request.digits().empty()) return Error{"no digits to send"};
+  if (request.on_ms() > 1000 || request.off_ms() > 1000) return Error{"on_ms and off_ms are at most 1000"};
+  dsp::DtmfGeneratorConfig dtmf;
+  if (request.on_ms() != 0) dtmf.on_ms = static_cast<uint16_t>(request.on_ms());
+  if (request.off_ms() != 0) dtmf.off_ms = static_cast<uint16_t>(request.off_ms());
+  channel->digits.Clear();
+  channel->digits.set_config(dtmf);
+  if (!channel->digits.Queue(request.digits())) {
+    channel->digits_active = false;
+    return Error{"digits must be 0-9 * # A-D or ',' (pause), at most " +
+                 std::to_string(dsp::DtmfGenerator::kCapacity)};
+  }
+  // The digits replace a tone for good: the exchange must not hear dial tone after them.
+  channel->tone_active = false;
+  channel->digits_active = true;
+  log::Info("sending digits", {{"line", request.line()}, {"digits", request.digits()}});
+  return Status::Ok();
+}
+
 Status MediaEngine::SetDigitDetection(uint32_t line, bool enable) {
   Channel* channel = FindChannel(line);
   if (channel == nullptr) return Error{"line " + std::to_string(line) + " is not in this shard"};
@@ -532,6 +562,11 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
     std::fill(from_frame_.begin(), from_frame_.end(), int16_t{0});
   }
   std::span<int16_t> out(to_frame_);
+  if (channel.leg_count > 0 && from_valid && channel.busy_detector &&
+      channel.busy_detector->Process(from_frame_)) {
+    events_->OnBusyTone(
+        channel.line, channel.busy_detector->tone() == dsp::CallProgressTone::kBusy ? "busy" : "congestion");
+  }
   if (channel.leg_count > 0) {
     ProcessLegs(channel, sample_clock, now, from_valid, out);
   } else {
@@ -550,7 +585,15 @@ void MediaEngine::ProcessChannelFrame(Channel& channel, uint64_t sample_clock, T
     std::fill(out.begin(), out.end(), int16_t{0});
   }
   // Then what plays over the sessions' audio.
-  if (channel.tone_active) channel.tone.Generate(out);
+  if (channel.digits_active) {
+    channel.digits.Generate(out);
+    if (channel.digits.finished()) {
+      channel.digits_active = false;
+      events_->OnDigitsSent(channel.line);
+    }
+  } else if (channel.tone_active) {
+    channel.tone.Generate(out);
+  }
   if (channel.caller_id_pending && now >= channel.caller_id_due) {
     channel.caller_id_pending = false;
     channel.caller_id_active = true;

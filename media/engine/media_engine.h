@@ -4,7 +4,8 @@
 //   1. receive bursts of RTP/RTCP from the packet I/O and hand each packet to its
 //      session (flow id -> line, an array lookup);
 //   2. for every TDM frame the tdm process clocked since the last poll, on every line
-//      of the shard: take the from-line frame, run the send path of the line's sessions
+//      of the shard: take the from-line frame (FXO lines with a session: listen for
+//      the exchange's busy tone), run the send path of the line's sessions
 //      (legs), make the to-line frame (the legs' playout mixed, tones, caller ID, or
 //      silence) and write it;
 //   3. RTCP and timeouts; flush the transmit burst.
@@ -24,7 +25,9 @@
 #include "common/result.h"
 #include "linegate/config/v1/config.pb.h"
 #include "linegate/media/v1/media.pb.h"
+#include "media/dsp/busy_tone_detector.h"
 #include "media/dsp/caller_id.h"
+#include "media/dsp/dtmf.h"
 #include "media/dsp/dtmf_detector.h"
 #include "media/dsp/oscillator.h"
 #include "media/engine/rtp_session.h"
@@ -76,6 +79,10 @@ class MediaEngine {
   // In-band DTMF detection on a line without a session (dialling after off-hook);
   // switched off by itself when a session is created on the line.
   Status SetDigitDetection(uint32_t line, bool enable);
+  // DTMF to the line, with or without a session (an FXO line dialling the exchange):
+  // the digits replace whatever the line would hear, a tone included, until the last
+  // has ended; then EngineEvents::OnDigitsSent. Replaces digits still queued.
+  Status SendDigits(const v1::SendDigitsRequest& request);
 
   // Data plane: one run-to-completion pass.
   void Poll();
@@ -131,10 +138,16 @@ class MediaEngine {
     dsp::CadencedToneGenerator tone;
     bool tone_active = false;
     dsp::CallerIdGenerator caller_id;
+    // SendDigits: DTMF towards the line.
+    dsp::DtmfGenerator digits;
+    bool digits_active = false;
     // FXO lines: the exchange's caller ID, decoded from what the line sends on-hook.
     bool fxo = false;
     std::unique_ptr<dsp::CallerIdReceiver> fsk_receiver;
     std::unique_ptr<dsp::DtmfCallerIdReceiver> dtmf_receiver;
+    // FXO lines with a session: the exchange's busy/reorder tone (far end gone),
+    // calls.tone_country's cadences; reset when the line's first session is created.
+    std::unique_ptr<dsp::BusyToneDetector> busy_detector;
     bool caller_id_pending = false;
     bool caller_id_active = false;
     TimePoint caller_id_due{};

@@ -47,8 +47,14 @@ class RecordingEvents final : public EngineEvents {
     caller_ids.push_back(std::to_string(line) + " " + std::string(result.info.number.view()) + " " +
                          std::string(result.info.name.view()));
   }
+  void OnDigitsSent(uint32_t line) override { digits_sent.push_back(line); }
+  void OnBusyTone(uint32_t line, const char* tone) override {
+    busy_tones.push_back(std::to_string(line) + " " + tone);
+  }
+  std::vector<std::string> busy_tones;
   std::vector<std::string> fax;
   std::vector<std::string> caller_ids;
+  std::vector<uint32_t> digits_sent;
   struct Dtmf {
     uint32_t line;
     char digit;
@@ -531,6 +537,45 @@ TEST_F(MediaEngineTest, CallerIdFromTheExchangeIsDecodedOnAnIdleFxoLine) {
   EXPECT_EQ(events_.caller_ids, (std::vector<std::string>{"4 5551234 EXCHANGE", "4 5551234 "}));
 }
 
+TEST_F(MediaEngineTest, BusyToneFromTheExchangeIsReportedOnAnFxoLineWithASession) {
+  // Rebuild with the last two of the four ports FXO ports, UK tones.
+  engine_.reset();
+  config_.mutable_tdm()->mutable_cards(0)->set_fxs_ports(2);
+  config_.mutable_tdm()->mutable_cards(0)->set_fxo_ports(2);
+  config_.mutable_calls()->set_tone_country("UK");
+  auto io = packetio::KernelSocketIo::Create({});
+  auto engine = MediaEngine::Create(config_, 0, std::move(*io), events_, clock_);
+  ASSERT_TRUE(engine) << engine.error();
+  engine_ = std::move(*engine);
+  engine_->Poll();
+  const dsp::CallProgressToneSpec busy =
+      dsp::GetCallProgressTone(dsp::Country::kUk, dsp::CallProgressTone::kBusy);
+  auto play_busy = [&](uint32_t channel, int frames) {
+    dsp::CadencedToneGenerator exchange(busy.tone, busy.cadence);
+    std::array<int16_t, kFrame> frame;
+    for (int i = 0; i < frames; ++i) {
+      exchange.Generate(frame);
+      Tick(frame, channel);
+    }
+  };
+  // Without a session (an idle exchange line) and on an FXS line nothing is reported.
+  play_busy(3, 400);
+  ASSERT_TRUE(engine_->CreateSession(Params(1)));
+  play_busy(0, 400);
+  EXPECT_TRUE(events_.busy_tones.empty());
+  // Line 4 in a call: reported once, after three on periods (2 x 750 ms + 375 ms).
+  ASSERT_TRUE(engine_->CreateSession(Params(4)));
+  play_busy(3, 150);
+  EXPECT_TRUE(events_.busy_tones.empty());
+  play_busy(3, 400);
+  EXPECT_EQ(events_.busy_tones, (std::vector<std::string>{"4 busy"}));
+  // The next call on the line listens afresh.
+  ASSERT_TRUE(engine_->DeleteSession(4));
+  ASSERT_TRUE(engine_->CreateSession(Params(4)));
+  play_busy(3, 400);
+  EXPECT_EQ(events_.busy_tones, (std::vector<std::string>{"4 busy", "4 busy"}));
+}
+
 TEST_F(MediaEngineTest, RefusesBadRequestsWithReasons) {
   auto outside = engine_->CreateSession(Params(9));
   ASSERT_FALSE(outside);
@@ -764,6 +809,76 @@ TEST_F(MediaEngineLegsTest, TwoLegsReportALineDigitOnce) {
   ASSERT_EQ(events_.dtmf.size(), 1u);
   EXPECT_EQ(events_.dtmf[0].digit, '7');
   EXPECT_FALSE(events_.dtmf[0].from_rtp);
+}
+
+// ---- Digits sent to a line (dialling the exchange) ------------------------------------
+
+std::string DetectDigits(std::span<const int16_t> audio) {
+  dsp::DtmfDetector detector;
+  std::array<dsp::DtmfEvent, 8> found;
+  std::string digits;
+  for (size_t at = 0; at + kFrame <= audio.size(); at += kFrame) {
+    const size_t n = detector.Process(audio.subspan(at, kFrame), found);
+    for (size_t i = 0; i < n; ++i) {
+      if (found[i].type == dsp::DtmfEventType::kStart) digits += found[i].digit;
+    }
+  }
+  return digits;
+}
+
+TEST_F(MediaEngineTest, SendDigitsPlaysThemOverTheToneThenReports) {
+  v1::PlayToneRequest tone;
+  tone.set_line(2);
+  tone.set_tone(v1::TONE_KIND_DIAL);
+  ASSERT_TRUE(engine_->PlayTone(tone));
+  std::vector<int16_t> heard;
+  for (int i = 0; i < 10; ++i) Tick({}, 1, &heard);
+  EXPECT_GT(dsp::MeasureLevel(heard), -30.0) << "dial tone before the digits";
+  heard.clear();
+  v1::SendDigitsRequest request;
+  request.set_line(2);
+  request.set_digits("5,0#");
+  ASSERT_TRUE(engine_->SendDigits(request));
+  // 3 digits of 160 ms and a 500 ms pause: 980 ms, 98 frames.
+  for (int i = 0; i < 97; ++i) Tick({}, 1, &heard);
+  EXPECT_TRUE(events_.digits_sent.empty());
+  for (int i = 0; i < 20; ++i) Tick({}, 1, &heard);
+  EXPECT_EQ(DetectDigits(heard), "50#");
+  ASSERT_EQ(events_.digits_sent.size(), 1u);
+  EXPECT_EQ(events_.digits_sent[0], 2u);
+  // The dial tone does not come back after the digits.
+  EXPECT_EQ(dsp::MeasureLevel(std::span<const int16_t>(heard).last(10 * kFrame)), dsp::kSilenceDbm0);
+}
+
+TEST_F(MediaEngineTest, SendDigitsReplacesASessionsAudio) {
+  ASSERT_TRUE(engine_->CreateSession(Params(1)));
+  v1::SendDigitsRequest request;
+  request.set_line(1);
+  request.set_digits("8123");
+  request.set_on_ms(60);
+  request.set_off_ms(60);
+  ASSERT_TRUE(engine_->SendDigits(request));
+  std::vector<int16_t> heard;
+  for (int i = 0; i < 60; ++i) Tick({}, 0, &heard);
+  EXPECT_EQ(DetectDigits(heard), "8123");
+  EXPECT_EQ(events_.digits_sent.size(), 1u);
+}
+
+TEST_F(MediaEngineTest, SendDigitsRefusesBadDigits) {
+  v1::SendDigitsRequest request;
+  request.set_line(1);
+  request.set_digits("12x");
+  EXPECT_FALSE(engine_->SendDigits(request));
+  request.set_digits("");
+  EXPECT_FALSE(engine_->SendDigits(request));
+  request.set_digits(std::string(65, '1'));
+  EXPECT_FALSE(engine_->SendDigits(request));
+  request.set_digits("1");
+  request.set_line(9);
+  EXPECT_FALSE(engine_->SendDigits(request)) << "not in this shard";
+  std::vector<int16_t> heard;
+  for (int i = 0; i < 10; ++i) Tick({}, 0, &heard);
+  EXPECT_TRUE(events_.digits_sent.empty());
 }
 
 // ---- Digits dialled on a line without a session ----------------------------------------

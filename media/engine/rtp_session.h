@@ -69,6 +69,11 @@ class SessionEvents {
   virtual void OnFaxTone(uint32_t line, const char* tone) = 0;
   // Caller ID decoded on an FXO line (the engine's, not a session's).
   virtual void OnCallerId(uint32_t line, const dsp::CallerIdResult& result) = 0;
+  // The digits of MediaEngine::SendDigits have all been played to the line.
+  virtual void OnDigitsSent(uint32_t line) = 0;
+  // An FXO line with a session heard the exchange's busy or reorder tone ("busy",
+  // "congestion"): the far end has hung up.
+  virtual void OnBusyTone(uint32_t line, const char* tone) = 0;
 };
 
 class RtpSession {

@@ -65,6 +65,71 @@ Content-Length: 0
 """
 
 
+def uac_answered(hang_up_ms=None, payload_types=(0, 101), caller="5550001"):
+    """INVITE; provisional responses allowed; 200 expected and ACKed. Then either SIPp
+    hangs up after hang_up_ms (BYE, expects 200), or, with hang_up_ms None, it waits
+    for the gateway's BYE and answers it 200."""
+    headers = HEADERS_OUT.format(caller=caller)
+    from_ = f'From: "SIPp" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]'
+    if hang_up_ms is None:
+        end = """  <recv request="BYE"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+]]></send>"""
+    else:
+        end = f"""  <pause milliseconds="{hang_up_ms}"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{from_}
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+  <recv response="200"/>"""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="uac answered">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+{headers}
+CSeq: 1 INVITE
+Content-Type: application/sdp
+Content-Length: [len]
+
+{_sdp(payload_types)}
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+{from_}
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+]]></send>
+{end}
+</scenario>
+"""
+
+
 def uas_answer(status=200, hold_ms=0, payload_types=(0, 101)):
     """Answers one INVITE: 180 then `status`. With 200 it waits for the ACK and then for
     the gateway's BYE (or sends BYE itself after hold_ms when hold_ms > 0)."""

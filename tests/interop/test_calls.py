@@ -68,6 +68,8 @@ def calls_config(runtime_dir, sip_port, kamailio_port, sipp_routes=""):
   ip_to_tel_routes:
     - called: "7000$"
       hunt_group: pair
+    - called: "8"
+      line: {FXO_LINE}
 {sipp_routes}"""
     text = config_text(runtime_dir, media_processes=1, fxs=FXS, fxo=1, sip_port=sip_port,
                        signaling_extra=signaling, extra=calls)
@@ -454,6 +456,63 @@ class SupplementaryTest(CallTestCase):
         self.assertIsNotNone(carol.wait_event("CALL_CLOSED", 5), self.gateway_log()[-4000:])
         rows = self.wait_cdr(1)
         self.assertEqual(rows[0]["line"], FXO_LINE, rows)
+        self.assertEqual(rows[0]["released_by"], "tel", rows)
+
+
+class FxoTest(CallTestCase):
+    """FXO line 9 and its simulated exchange: IP-to-Tel calls dial the called number to
+    the exchange before they connect (route "8" prefix -> line 9), and an exchange that
+    signals the far end's hang-up with busy tone only (`line 9 busy`: no polarity
+    reversal) ends the call, incoming or outgoing."""
+
+    EXCHANGE_NUMBER = "85551234"
+
+    def test_ip_to_tel_over_fxo_dials_the_exchange(self):
+        peer = self.sipp(sipp_calls.uac_answered(hang_up_ms=4000), service=self.EXCHANGE_NUMBER,
+                         target=f"127.0.0.1:{self.sip_port}")
+        # Seized, dial tone, then the number (8 digits of 160 ms after the 1 s delay).
+        self.assertTrue(wait_for(lambda: f"number {self.EXCHANGE_NUMBER}" in self.line_status(FXO_LINE),
+                                 timeout=6.0, step=0.1),
+                        f"{self.line_status(FXO_LINE)}\n{self.gateway_log()[-3000:]}")
+        self.assertTrue(self.wait_call_state(FXO_LINE, "connected", timeout=3.0), self.calls())
+        self.assertEqual(peer.wait(20), 0, f"{peer.trace()}\n{self.gateway_log()[-3000:]}")
+        self.assertTrue(self.wait_no_calls(), self.calls())
+        rows = self.wait_cdr(1)
+        self.assertEqual(rows[0]["line"], FXO_LINE, rows)
+        self.assertEqual(rows[0]["callee"], self.EXCHANGE_NUMBER, rows)
+        self.assertIsNotNone(rows[0]["connect_ms"], rows)
+        self.assertIn("fxo exchange line: idle", self.line_status(FXO_LINE))
+
+    def test_busy_tone_from_the_exchange_ends_an_incoming_call(self):
+        carol = self.phone("300", tone_hz=941, answer_auto=True)
+        self.ok("line", str(FXO_LINE), "ring", "--cid-number", "5550123")
+        self.assertIsNotNone(carol.wait_event("CALL_ESTABLISHED", 15),
+                             f"{carol.read_log()[-2000:]}\n{self.gateway_log()[-4000:]}")
+        time.sleep(0.5)
+        self.ok("line", str(FXO_LINE), "busy")
+        # No polarity reversal: only the tone says the far end is gone (3 on periods of
+        # the US busy tone, 0.5 s on / 0.5 s off: 2.5 s).
+        self.assertIn("polarity normal", self.line_status(FXO_LINE))
+        self.assertIsNotNone(carol.wait_event("CALL_CLOSED", 8), self.gateway_log()[-4000:])
+        rows = self.wait_cdr(1)
+        self.assertEqual(rows[0]["line"], FXO_LINE, rows)
+        self.assertEqual(rows[0]["released_by"], "tel", rows)
+        self.assertIn("busy tone from the exchange", self.gateway_log())
+        self.assertTrue(wait_for(lambda: "fxo exchange line: idle" in self.line_status(FXO_LINE), timeout=3.0),
+                        self.line_status(FXO_LINE))
+
+    def test_busy_tone_from_the_exchange_ends_an_ip_to_tel_call(self):
+        peer = self.sipp(sipp_calls.uac_answered(hang_up_ms=None), service=self.EXCHANGE_NUMBER,
+                         target=f"127.0.0.1:{self.sip_port}")
+        self.assertTrue(self.wait_call_state(FXO_LINE, "connected", timeout=8.0),
+                        f"{self.calls()}\n{self.gateway_log()[-3000:]}")
+        # The exchange takes the number as complete 4 s after its last digit (ringback).
+        self.assertTrue(wait_for(lambda: "fxo exchange line: ringback" in self.line_status(FXO_LINE),
+                                 timeout=8.0, step=0.2), self.line_status(FXO_LINE))
+        self.ok("line", str(FXO_LINE), "busy")
+        # SIPp gets the gateway's BYE and answers it.
+        self.assertEqual(peer.wait(20), 0, f"{peer.trace()}\n{self.gateway_log()[-3000:]}")
+        rows = self.wait_cdr(1)
         self.assertEqual(rows[0]["released_by"], "tel", rows)
 
 

@@ -161,27 +161,20 @@ struct VerbSpec {
 };
 
 // Verbs with a keyword come before the bare verb so that "ring stop" wins over "ring".
-constexpr std::array<VerbSpec, 19> kVerbs = {{
-    {"offhook", "", ScriptedVerb::kOffHook},
-    {"onhook", "", ScriptedVerb::kOnHook},
-    {"flash", "", ScriptedVerb::kFlash},
-    {"dial", "", ScriptedVerb::kDial},
-    {"pulse", "", ScriptedVerb::kPulse},
-    {"ring", "stop", ScriptedVerb::kRingStop},
-    {"ring", "", ScriptedVerb::kRing},
-    {"answer", "", ScriptedVerb::kAnswer},
-    {"hangup", "", ScriptedVerb::kHangUp},
-    {"reverse", "", ScriptedVerb::kReverse},
-    {"loopback", "", ScriptedVerb::kLoopback},
-    {"play", "", ScriptedVerb::kPlay},
-    {"tone", "off", ScriptedVerb::kToneOff},
-    {"tone", "", ScriptedVerb::kTone},
-    {"record", "stop", ScriptedVerb::kRecordStop},
-    {"record", "", ScriptedVerb::kRecord},
-    {"listen", "", ScriptedVerb::kListen},
-    {"stop", "", ScriptedVerb::kStop},
-    {"status", "", ScriptedVerb::kStatus},
+// clang-format off: one verb a line
+constexpr std::array<VerbSpec, 20> kVerbs = {{
+    {"offhook", "", ScriptedVerb::kOffHook}, {"onhook", "", ScriptedVerb::kOnHook},
+    {"flash", "", ScriptedVerb::kFlash},     {"dial", "", ScriptedVerb::kDial},
+    {"pulse", "", ScriptedVerb::kPulse},     {"ring", "stop", ScriptedVerb::kRingStop},
+    {"ring", "", ScriptedVerb::kRing},       {"answer", "", ScriptedVerb::kAnswer},
+    {"hangup", "", ScriptedVerb::kHangUp},   {"reverse", "", ScriptedVerb::kReverse},
+    {"busy", "", ScriptedVerb::kBusy},       {"loopback", "", ScriptedVerb::kLoopback},
+    {"play", "", ScriptedVerb::kPlay},       {"tone", "off", ScriptedVerb::kToneOff},
+    {"tone", "", ScriptedVerb::kTone},       {"record", "stop", ScriptedVerb::kRecordStop},
+    {"record", "", ScriptedVerb::kRecord},   {"listen", "", ScriptedVerb::kListen},
+    {"stop", "", ScriptedVerb::kStop},       {"status", "", ScriptedVerb::kStatus},
 }};
+// clang-format on
 
 std::string Ok(std::string_view what) { return fmt::format("ok: {}", what); }
 std::string Err(std::string_view what) { return fmt::format("error: {}", what); }
@@ -262,8 +255,8 @@ Result<ScriptedCommand> ParseScriptedCommand(std::string_view text) {
   }
   if (spec == nullptr) {
     return Error{fmt::format(
-        "unknown command '{}'; expected offhook, onhook, flash, dial, pulse, ring, answer, hangup, reverse, "
-        "loopback, play, tone, record, listen, stop or status",
+        "unknown command '{}'; expected offhook, onhook, flash, dial, pulse, ring, answer, hangup, busy, "
+        "reverse, loopback, play, tone, record, listen, stop or status",
         words[0])};
   }
   ScriptedCommand command;
@@ -287,6 +280,7 @@ Result<ScriptedCommand> ParseScriptedCommand(std::string_view text) {
     case ScriptedVerb::kRingStop:
     case ScriptedVerb::kAnswer:
     case ScriptedVerb::kHangUp:
+    case ScriptedVerb::kBusy:
     case ScriptedVerb::kReverse:
     case ScriptedVerb::kToneOff:
     case ScriptedVerb::kRecordStop:
@@ -405,6 +399,8 @@ std::string ExecuteScriptedCommand(SimExchangeLine& line, const ScriptedCommand&
       return Done(line.FarEndAnswer(), "far end answered");
     case ScriptedVerb::kHangUp:
       return Done(line.FarEndHangUp(), "far end hung up");
+    case ScriptedVerb::kBusy:
+      return Done(line.FarEndHangUp(/*reverse_polarity=*/false), "far end hung up; busy tone only");
     case ScriptedVerb::kReverse:
       line.ReversePolarity();
       return Ok(fmt::format("polarity {}", PolarityName(line.polarity())));

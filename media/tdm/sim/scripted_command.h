@@ -7,7 +7,9 @@
 //   offhook | onhook | flash [MS] | dial DIGITS | pulse DIGITS
 // Exchange lines (FXO):
 //   ring [--cid-number N] [--cid-name NAME] [--cid-standard bell202|v23|dtmf]
-//   ring stop | answer | hangup | reverse | loopback on|off
+//   ring stop | answer | hangup | busy | reverse | loopback on|off
+//   (busy: the far end hung up and the exchange says so with busy tone only, no
+//   polarity reversal)
 // Both:
 //   play FILE | tone HZ [DBM0] | tone off | record FILE [SECONDS] | record stop
 //   listen [MS] | stop | status
@@ -48,6 +50,7 @@ enum class ScriptedVerb : uint8_t {
   kAnswer,
   kHangUp,
   kReverse,
+  kBusy,
   kLoopback,
   kPlay,
   kTone,

@@ -209,13 +209,13 @@ Status SimExchangeLine::FarEndAnswer() {
   return Status::Ok();
 }
 
-Status SimExchangeLine::FarEndHangUp() {
+Status SimExchangeLine::FarEndHangUp(bool reverse_polarity) {
   if (state_ != State::kConnected && state_ != State::kRingback) {
     return Error{fmt::format("no call to hang up: line is {}", StateName(state_))};
   }
   // Disconnect supervision: reversal on an answered call. Before the answer there was
   // no reversal to undo, so the far end's giving up shows only as busy tone.
-  if (state_ == State::kConnected) ReversePolarity();
+  if (state_ == State::kConnected && reverse_polarity) ReversePolarity();
   SetState(State::kBusy);
   return Status::Ok();
 }

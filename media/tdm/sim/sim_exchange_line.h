@@ -115,7 +115,9 @@ class SimExchangeLine final : public SimLine {
   // The caller gave up before the port answered.
   Status StopRinging();
   Status FarEndAnswer();
-  Status FarEndHangUp();
+  // With reverse_polarity false, the exchange signals the hang-up of an answered call
+  // with busy tone only (exchanges without disconnect supervision).
+  Status FarEndHangUp(bool reverse_polarity = true);
   // Reverses the polarity now, whatever the state (for tests of odd exchanges).
   void ReversePolarity();
   // Far-end audio while connected (added together).

@@ -45,6 +45,8 @@ TEST(ScriptedCommandTest, ParsesTheOperatorGrammar) {
       Bad("dial", "'dial' takes 1 argument"),
       Bad("dial 1 2", "'dial' takes 1 argument"),
       {"pulse 0911", true, ScriptedVerb::kPulse, "0911"},
+      {"busy", true, ScriptedVerb::kBusy},
+      Bad("busy 1", "'busy' takes no arguments"),
       {"play /tmp/a.wav", true, ScriptedVerb::kPlay, "/tmp/a.wav"},
       {"tone 1000", true, ScriptedVerb::kTone, "", 1000.0},
       {"tone 1000 -13.5", true, ScriptedVerb::kTone, "", 1000.0, -13.5},
@@ -226,7 +228,7 @@ TEST(ScriptedCommandTest, RunsAgainstPhonesAndExchangeLines) {
   EXPECT_EQ(card.Execute(0, "ring"), "error: 'ring' does not apply to an FXS phone");
   EXPECT_EQ(card.Execute(0, "explode"),
             "error: unknown command 'explode'; expected offhook, onhook, flash, dial, pulse, ring, answer, "
-            "hangup, reverse, loopback, play, tone, record, listen, stop or status");
+            "hangup, busy, reverse, loopback, play, tone, record, listen, stop or status");
 
   // The phone dials DTMF; the gateway's detector hears it on the phone's channel.
   EXPECT_EQ(card.Execute(0, "dial 42"), "ok: dialling 42 (DTMF)");

@@ -247,5 +247,24 @@ TEST(SimExchangeLineTest, RefusesFxsCommandsAndIllegalRequests) {
   ASSERT_EQ(DrainEvents(line).size(), 1u);
 }
 
+TEST(SimExchangeLineTest, FarEndHangUpWithBusyToneOnlyKeepsThePolarity) {
+  ManualClock clock;
+  SimExchangeLine line(clock);
+  ASSERT_TRUE(line.Ring().ok());
+  RunLine(line, clock, 10, kFrame);
+  ASSERT_EQ(line.Apply(LineCommand::Seize()), CommandResult::kOk);
+  DrainEvents(line);
+  ASSERT_TRUE(line.FarEndHangUp(/*reverse_polarity=*/false).ok());
+  EXPECT_TRUE(DrainEvents(line).empty());
+  EXPECT_EQ(line.polarity(), Polarity::kNormal);
+  EXPECT_EQ(line.state(), SimExchangeLine::State::kBusy);
+  Signal busy;
+  RunLine(line, clock, 200, kFrame, nullptr, &busy);
+  const auto runs = Cadence(busy);
+  ASSERT_EQ(runs.size(), 4u);
+  EXPECT_EQ(runs[0], std::make_pair(true, 500));
+  EXPECT_EQ(runs[1], std::make_pair(false, 500));
+}
+
 }  // namespace
 }  // namespace linegate::media::tdm::sim
