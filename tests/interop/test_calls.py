@@ -166,11 +166,17 @@ class CallTestCase(GatewayTestCase):
         return ip_rows()
 
     def assert_tone(self, line, expected_hz, level=-10, what=""):
-        hz, dbm0 = self.listen(line, 500)
-        self.assertIsNotNone(hz, f"{what}: line {line} heard silence\n{self.gateway_log()[-3000:]}")
-        self.assertAlmostEqual(hz, expected_hz, delta=5, msg=what)
-        if level is not None:
-            self.assertAlmostEqual(dbm0, level, delta=1.5, msg=what)
+        """The phone hears the tone: a few listens, since the first RTP of a new call may
+        still be on its way when a loaded machine runs the test."""
+        heard = []
+        for _ in range(5):
+            hz, dbm0 = self.listen(line, 500)
+            heard.append((hz, dbm0))
+            if hz is not None and abs(hz - expected_hz) <= 5:
+                if level is not None:
+                    self.assertAlmostEqual(dbm0, level, delta=1.5, msg=what)
+                return
+        self.fail(f"{what}: line {line} heard {heard}, expected {expected_hz} Hz\n{self.gateway_log()[-3000:]}")
 
     def assert_hears_one_of(self, line, frequencies, what):
         """Busy and reorder tones are cadenced (0.5/0.5 s, 0.25/0.25 s) and quiet (US:
