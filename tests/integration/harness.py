@@ -35,11 +35,38 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+_rtp_block_lock = None
+
+
+def rtp_port_block():
+    """A block of 1000 RTP ports in 20000-29999 that no other test process holds: the
+    first of ten blocks whose lock file this process can lock (kept until it exits).
+    Gateways of tests that ctest runs side by side would otherwise use the same ports:
+    call control reserves each line's ports from the top of the range, so line 3 has the
+    same port in every gateway."""
+    global _rtp_block_lock
+    import fcntl
+    if _rtp_block_lock is not None:
+        return _rtp_block_lock[1]
+    for block in range(10):
+        f = open(f"/tmp/linegate-test-rtp-block-{block}.lock", "w")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.close()
+            continue
+        ports = (20000 + 1000 * block, 20000 + 1000 * block + 999)
+        _rtp_block_lock = (f, ports)
+        return ports
+    raise RuntimeError("no free RTP port block: ten test processes hold one each")
+
+
 def config_text(runtime_dir, media_processes=2, fxs=8, heartbeat_ms=500, extra="", sip_port=None,
                 signaling_extra="", fxo=0):
     """A gateway on a private runtime directory and its own SIP port. extra: more top-level
     sections; signaling_extra: more lines (indented) of the signaling section."""
     sip_port = sip_port or free_port()
+    rtp_min, rtp_max = rtp_port_block()
     return f"""
 gateway:
   name: itest
@@ -55,6 +82,8 @@ signaling:
 {signaling_extra}media:
   process_count: {media_processes}
   backend: kernel_sockets
+  rtp_port_min: {rtp_min}
+  rtp_port_max: {rtp_max}
 tdm:
   driver: sim
   cards:
