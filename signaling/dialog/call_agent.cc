@@ -1136,9 +1136,13 @@ void CallAgent::OnNotify(Call& call, const transaction::IncomingRequest& request
   Reply(request, 200, "OK", call.local_tag);
   const sip::HeaderField* state = message.FindHeader("Subscription-State");
   const bool final = state != nullptr && EqualsIgnoreCase(Trim(state->value).substr(0, 10), "terminated");
+  PublishTransferProgress(call, SipfragStatus(message.body()), final);
+}
+
+void CallAgent::PublishTransferProgress(const Call& call, uint32_t status, bool final) {
   pb::CallEvent event;
   pb::CallTransferProgress* progress = event.mutable_transfer_progress();
-  progress->set_status(SipfragStatus(message.body()));
+  progress->set_status(status);
   progress->set_final(final);
   Publish(call, event);
 }
@@ -1928,12 +1932,8 @@ bool CallAgent::OnResponse(TransactionId transaction, const sip::Message& respon
     case Purpose::kRefer:
       if (status >= 200) {
         owned_.erase(transaction);
-        if (status >= 300) {
-          pb::CallEvent event;
-          event.mutable_transfer_progress()->set_status(status);
-          event.mutable_transfer_progress()->set_final(true);
-          Publish(*call, event);
-        }
+        // A refused REFER ends the transfer; the far end's NOTIFYs report a 2xx one.
+        if (status >= 300) PublishTransferProgress(*call, status, true);
       }
       break;
     case Purpose::kCancel:
@@ -1978,13 +1978,9 @@ bool CallAgent::OnFailure(TransactionId transaction, bool timeout, std::string_v
     case Purpose::kBye:
       if (call->release_pending) Release(*call, 0, "", false);
       break;
-    case Purpose::kRefer: {
-      pb::CallEvent event;
-      event.mutable_transfer_progress()->set_status(status);
-      event.mutable_transfer_progress()->set_final(true);
-      Publish(*call, event);
+    case Purpose::kRefer:
+      PublishTransferProgress(*call, status, true);
       break;
-    }
     case Purpose::kCancel:
     case Purpose::kNotify:
     case Purpose::kOther:

@@ -148,6 +148,8 @@ class CallAgent {
   Call* FindByInviteTransaction(transaction::TransactionId transaction);
   void SetState(Call& call, CallState to);
   void Publish(const Call& call, signaling::v1::CallEvent& event);
+  // The transfer we asked for by REFER: a NOTIFY's sipfrag status, or its end.
+  void PublishTransferProgress(const Call& call, uint32_t status, bool final);
   void Release(Call& call, uint32_t status, std::string_view reason, bool by_remote);
   void Forget(Call& call);
 
